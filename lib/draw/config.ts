@@ -1,0 +1,125 @@
+/**
+ * DRAW model configuration: the paper's Table 3 MNIST values as the `paper` preset, and validation.
+ *
+ * This file imports no tfjs: experiment files and validators use it.
+ * @module
+ */
+
+/** How the attention heads' biases are initialised (see DEVELOPERS.md, "Trap"). */
+export type AttentionInit = "cover" | "zero";
+
+/** A DRAW model's shape. Names follow the paper. */
+export interface DrawConfig {
+  /** Image width A (pixels). */
+  A: number;
+  /** Image height B (pixels). */
+  B: number;
+  /** Number of glimpses T. */
+  T: number;
+  /** Latent size per step (n_z in the paper's text). */
+  nZ: number;
+  /** Encoder LSTM size. */
+  encSize: number;
+  /** Decoder LSTM size. */
+  decSize: number;
+  /** Gaussian attention (eqs 19-29) when true, eqs 17-18 otherwise. */
+  attention: boolean;
+  /** Read grid N (N x N patch per image, two patches per read: x and x-hat). */
+  readN: number;
+  /** Write grid N (N x N patch written per step). */
+  writeN: number;
+  /**
+   * "cover": attention-head biases set so that the first read and write patches cover the whole image
+   * (paper section 3.2 intent; avoids the posterior collapse seen with a 2x2 read). "zero": all-zero head
+   * (what the seed article did; kept only to reproduce the trap).
+   */
+  attentionInit: AttentionInit;
+}
+
+/**
+ * Table 3, MNIST model of Gregor et al. 2015: T=64, LSTM 256, z 100, read 2x2, write 5x5.
+ * paper: both LSTMs 256 units ("#LSTM cells 256"); A = B = 28.
+ */
+export const PAPER_MNIST: Readonly<DrawConfig> = Object.freeze({
+  A: 28,
+  B: 28,
+  T: 64, // paper Table 3: 64 glimpses
+  nZ: 100, // paper Table 3: Z size 100
+  encSize: 256, // paper Table 3: #LSTM cells 256
+  decSize: 256,
+  attention: true,
+  readN: 2, // paper Table 3: read size 2x2
+  writeN: 5, // paper Table 3: write size 5x5
+  attentionInit: "cover", // paper: not specified; "cover" follows section 3.2's description of a read covering the image
+});
+
+/** Table 2's "DRAW without attention": same sizes, eqs 17-18 instead of 19-29. */
+export const PAPER_MNIST_NO_ATTENTION: Readonly<DrawConfig> = Object.freeze({
+  ...PAPER_MNIST,
+  attention: false,
+});
+
+/** Named model presets. */
+export const MODEL_PRESETS: Readonly<Record<string, Readonly<DrawConfig>>> = Object.freeze({
+  paper: PAPER_MNIST,
+  "paper-no-attention": PAPER_MNIST_NO_ATTENTION,
+  // Small config used by tests and the issue's "config a" benchmark (T=10, n_z=10).
+  small: Object.freeze({ ...PAPER_MNIST, T: 10, nZ: 10 }),
+});
+
+/** The error raised for an impossible configuration. */
+export class ConfigError extends Error {
+  /** @param message says which field is wrong and why */
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+function posInt(cfg: Record<string, unknown>, key: string, max: number, where: string): void {
+  const v = cfg[key];
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > max) {
+    throw new ConfigError(`${where}.${key} must be an integer from 1 to ${max}, got ${JSON.stringify(v)}`);
+  }
+}
+
+/**
+ * Checks a model config and returns it typed. Throws {@linkcode ConfigError} naming the field.
+ * @example
+ * ```ts
+ * validateDrawConfig({ ...PAPER_MNIST, writeN: 40 }); // throws: model.writeN ... larger than the image
+ * ```
+ */
+export function validateDrawConfig(cfg: unknown, where = "model"): DrawConfig {
+  if (typeof cfg !== "object" || cfg === null || Array.isArray(cfg)) {
+    throw new ConfigError(`${where} must be an object, got ${JSON.stringify(cfg)}`);
+  }
+  const c = cfg as Record<string, unknown>;
+  const known = Object.keys(PAPER_MNIST);
+  for (const k of Object.keys(c)) {
+    if (!known.includes(k)) throw new ConfigError(`${where}.${k} is not a model setting (known: ${known.join(", ")})`);
+  }
+  for (const k of known) if (!(k in c)) throw new ConfigError(`${where}.${k} is missing`);
+  posInt(c, "A", 4096, where);
+  posInt(c, "B", 4096, where);
+  posInt(c, "T", 10_000, where);
+  posInt(c, "nZ", 100_000, where);
+  posInt(c, "encSize", 100_000, where);
+  posInt(c, "decSize", 100_000, where);
+  posInt(c, "readN", 4096, where);
+  posInt(c, "writeN", 4096, where);
+  if (typeof c.attention !== "boolean") {
+    throw new ConfigError(`${where}.attention must be true or false, got ${JSON.stringify(c.attention)}`);
+  }
+  if (c.attentionInit !== "cover" && c.attentionInit !== "zero") {
+    throw new ConfigError(`${where}.attentionInit must be "cover" or "zero", got ${JSON.stringify(c.attentionInit)}`);
+  }
+  const side = Math.min(c.A as number, c.B as number);
+  if ((c.readN as number) > side) {
+    throw new ConfigError(`${where}.readN ${c.readN} is larger than the image (${c.A}x${c.B})`);
+  }
+  if ((c.writeN as number) > side) {
+    throw new ConfigError(`${where}.writeN ${c.writeN} is larger than the image (${c.A}x${c.B})`);
+  }
+  return c as unknown as DrawConfig;
+}
