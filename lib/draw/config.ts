@@ -97,7 +97,9 @@ export function validateDrawConfig(cfg: unknown, where = "model"): DrawConfig {
   const c = cfg as Record<string, unknown>;
   const known = Object.keys(PAPER_MNIST);
   for (const k of Object.keys(c)) {
-    if (!known.includes(k)) throw new ConfigError(`${where}.${k} is not a model setting (known: ${known.join(", ")})`);
+    if (!known.includes(k)) {
+      throw new ConfigError(`${where}.${k} is not a model setting (known: ${known.join(", ")})`);
+    }
   }
   for (const k of known) if (!(k in c)) throw new ConfigError(`${where}.${k} is missing`);
   posInt(c, "A", 4096, where);
@@ -112,7 +114,9 @@ export function validateDrawConfig(cfg: unknown, where = "model"): DrawConfig {
     throw new ConfigError(`${where}.attention must be true or false, got ${JSON.stringify(c.attention)}`);
   }
   if (c.attentionInit !== "cover" && c.attentionInit !== "zero") {
-    throw new ConfigError(`${where}.attentionInit must be "cover" or "zero", got ${JSON.stringify(c.attentionInit)}`);
+    throw new ConfigError(
+      `${where}.attentionInit must be "cover" or "zero", got ${JSON.stringify(c.attentionInit)}`,
+    );
   }
   const side = Math.min(c.A as number, c.B as number);
   if ((c.readN as number) > side) {

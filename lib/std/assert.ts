@@ -66,13 +66,18 @@ export function assertAlmostEquals(actual: number, expected: number, tolerance?:
   const tol = tolerance ?? Math.max(Math.abs(expected) * 1e-7, 1e-7);
   const delta = Math.abs(expected - actual);
   if (!(delta <= tol)) {
-    fail(msg, `Expected actual: "${actual}" to be close to "${expected}": delta "${delta}" is greater than "${tol}"`);
+    fail(
+      msg,
+      `Expected actual: "${actual}" to be close to "${expected}": delta "${delta}" is greater than "${tol}"`,
+    );
   }
 }
 
 /** Asserts that `actual` is neither null nor undefined. */
 export function assertExists<T>(actual: T, msg?: string): asserts actual is NonNullable<T> {
-  if (actual === null || actual === undefined) fail(msg, `Expected actual: "${actual}" to not be null or undefined`);
+  if (actual === null || actual === undefined) {
+    fail(msg, `Expected actual: "${actual}" to not be null or undefined`);
+  }
 }
 
 /** Asserts `actual > expected`. */

@@ -27,8 +27,18 @@ Deno.test("assert() and assertArrayIncludes() fail when they should", () => {
 
 Deno.test("assertThrows() checks the error class and message", () => {
   assertThrows(() => assertThrows(() => {}), AssertionError);
-  assertThrows(() => assertThrows(() => { throw new TypeError("x"); }, RangeError), AssertionError);
-  assertThrows(() => assertThrows(() => { throw new Error("abc"); }, Error, "zzz"), AssertionError);
+  assertThrows(() =>
+    assertThrows(() => {
+      throw new TypeError("x");
+    }, RangeError), AssertionError);
+  assertThrows(() =>
+    assertThrows(
+      () => {
+        throw new Error("abc");
+      },
+      Error,
+      "zzz",
+    ), AssertionError);
 });
 
 Deno.test("assertRejects() waits for the promise", async () => {

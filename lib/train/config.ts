@@ -117,7 +117,9 @@ export function validateTrainConfig(cfg: unknown, where = "train"): TrainConfig 
   const c = cfg as Record<string, unknown>;
   const known = Object.keys(DEFAULT_TRAIN);
   for (const k of Object.keys(c)) {
-    if (!known.includes(k)) throw new ConfigError(`${where}.${k} is not a training setting (known: ${known.join(", ")})`);
+    if (!known.includes(k)) {
+      throw new ConfigError(`${where}.${k} is not a training setting (known: ${known.join(", ")})`);
+    }
   }
   for (const k of known) if (!(k in c)) throw new ConfigError(`${where}.${k} is missing`);
   for (const [k, [lo, hi]] of Object.entries(INT_FIELDS)) {
@@ -144,10 +146,14 @@ export function validateTrainConfig(cfg: unknown, where = "train"): TrainConfig 
     throw new ConfigError(`${where}.dropLast must be true or false, got ${JSON.stringify(c.dropLast)}`);
   }
   if (c.dataset !== "binarized-mnist" && c.dataset !== "mnist") {
-    throw new ConfigError(`${where}.dataset must be "binarized-mnist" or "mnist", got ${JSON.stringify(c.dataset)}`);
+    throw new ConfigError(
+      `${where}.dataset must be "binarized-mnist" or "mnist", got ${JSON.stringify(c.dataset)}`,
+    );
   }
   if (c.binarize !== "dynamic" && c.binarize !== "threshold") {
-    throw new ConfigError(`${where}.binarize must be "dynamic" or "threshold", got ${JSON.stringify(c.binarize)}`);
+    throw new ConfigError(
+      `${where}.binarize must be "dynamic" or "threshold", got ${JSON.stringify(c.binarize)}`,
+    );
   }
   const b = c.budget as Record<string, unknown>;
   if (typeof b !== "object" || b === null || Array.isArray(b)) {
@@ -193,7 +199,9 @@ export function runConfigFromPreset(
 ): RunConfig {
   const base = MODEL_PRESETS[preset];
   if (!base) {
-    throw new ConfigError(`Unknown model preset ${JSON.stringify(preset)} (known: ${Object.keys(MODEL_PRESETS).join(", ")})`);
+    throw new ConfigError(
+      `Unknown model preset ${JSON.stringify(preset)} (known: ${Object.keys(MODEL_PRESETS).join(", ")})`,
+    );
   }
   return validateRunConfig({
     model: { ...base, ...overrides.model },
