@@ -37,6 +37,12 @@ export function parseBackend(value: string, flag = "--backend"): BackendRequest 
 }
 
 let bmmGradRegistered = false;
+let current: BackendInfo | null = null;
+
+/** The backend obtained by the last successful {@linkcode initBackend}, or null before any. */
+export function currentBackend(): BackendInfo | null {
+  return current;
+}
 
 function swapLast2(x: tf.Tensor): tf.Tensor {
   const perm = x.shape.map((_, i) => i);
@@ -67,7 +73,8 @@ export function registerFastMatMulGradient(): void {
       } else if (transposeA && !transposeB) {
         return { a: () => tf.matMul(b, swapLast2(g)), b: () => tf.matMul(a, g) };
       }
-      return { a: () => swapLast2(tf.matMul(b, g)), b: () => swapLast2(tf.matMul(g, a)) };
+      // C = a^T b^T: dA = b^T dy^T = (dy b)^T, dB = dy^T a^T = (a dy)^T.
+      return { a: () => swapLast2(tf.matMul(g, b)), b: () => swapLast2(tf.matMul(a, g)) };
     },
   });
 }
@@ -84,7 +91,13 @@ async function tryWasm(): Promise<string | null> {
 }
 
 interface GpuAdapterLike {
-  info?: { vendor?: string; architecture?: string; device?: string; description?: string };
+  info?: {
+    vendor?: string;
+    architecture?: string;
+    device?: string;
+    description?: string;
+    isFallbackAdapter?: boolean;
+  };
   isFallbackAdapter?: boolean;
 }
 
@@ -97,7 +110,7 @@ export async function webgpuAdapter(): Promise<{ description: string; software: 
   const i = adapter.info ?? {};
   const description = [i.vendor, i.architecture, i.device, i.description].filter((s) => s).join(" ") ||
     "unknown";
-  const software = adapter.isFallbackAdapter === true ||
+  const software = adapter.isFallbackAdapter === true || i.isFallbackAdapter === true ||
     /llvmpipe|lavapipe|swiftshader|software/i.test(description);
   return { description, software };
 }
@@ -114,7 +127,7 @@ async function tryWebgpu(allowSoftware: boolean): Promise<string | null> {
 /** Loads the native TensorFlow binding lazily; throws a message with the install command when missing. */
 async function tryTensorflow(): Promise<string> {
   const errors: string[] = [];
-  for (const spec of ["@tensorflow/tfjs-node-gpu", "npm:@tensorflow/tfjs-node@4.22.0"]) {
+  for (const spec of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
     try {
       await import(spec);
       if (await tf.setBackend("tensorflow")) {
@@ -162,5 +175,6 @@ export async function initBackend(request: BackendRequest): Promise<BackendInfo>
       `Backend ${JSON.stringify(request)} could not be initialised (tfjs is using ${JSON.stringify(name)})`,
     );
   }
-  return { requested: request, name, device, tfjsVersion: tf.version.tfjs };
+  current = { requested: request, name, device, tfjsVersion: tf.version.tfjs };
+  return current;
 }

@@ -32,6 +32,8 @@ export interface DatasetRecord {
   /** SHA-256 of each source file's (decompressed) content, by file name. */
   sha256: Record<string, string>;
   binarize?: string;
+  /** True when the committed test fixtures were used instead of the real files. */
+  fixtures?: boolean;
 }
 
 /** Where and with what the run executed. */

@@ -40,6 +40,11 @@ export interface TrainRunOptions {
   onProgress?: (p: Progress) => void;
   /** Aborting writes a checkpoint and marks the run `interrupted`. */
   signal?: AbortSignal;
+  /**
+   * Stop once this many steps are done, with a checkpoint, status `interrupted` and no final evaluation
+   * (used by `verify` and by fault tests).
+   */
+  maxSteps?: number;
   /** Test hooks: inject a NaN into the loss at this step. */
   faults?: { nanAtStep?: number };
 }

@@ -1,0 +1,209 @@
+/**
+ * `deno task train [options]`: trains one run from a model preset plus flags and writes its records.
+ * The experiment runner uses the same trainer (lib/train/run.ts).
+ * @module
+ */
+import { parseArgs } from "@std/cli";
+import { initBackend, parseBackend } from "../backend.ts";
+import type { DrawConfig } from "../draw/config.ts";
+import { runIdFor } from "../exp/runid.ts";
+import { type RunConfig, runConfigFromPreset, type TrainConfig } from "./config.ts";
+
+/** Usage text. */
+export const TRAIN_USAGE = `Usage: deno task train [options]
+
+Model:    --preset NAME (paper | paper-no-attention | small; default small)  --T N  --nz N
+          --hidden N (both LSTMs)  --enc-size N  --dec-size N  --attention | --no-attention
+          --read-n N  --write-n N  --init cover|zero
+Training: --batch N  --lr X  --clip X  --epochs X  --steps N  --minutes X  --seed N (>= 1)
+          --eval-every N  --valid-limit N  --test-limit N  --train-limit N  --eval-samples S  --iwae-k K
+          --log-every N  --checkpoint-every N  --lr-decay-rate X --lr-decay-steps N
+Data:     --dataset binarized-mnist|mnist  --binarize dynamic|threshold  --data-dir DIR  --fixtures
+Run:      --backend auto|tensorflow|webgpu|wasm|cpu (default wasm)  --run-dir DIR (default runs/train/<run-id>)
+          --dry-run (print the resolved config and run id)  --help
+Exit status: 0 completed, 1 failed (non-finite loss, bad data), 2 bad flags, 130 interrupted.`;
+
+const INT_FLAGS: Record<string, [keyof DrawConfig | keyof TrainConfig, "model" | "train"]> = {
+  T: ["T", "model"],
+  nz: ["nZ", "model"],
+  "enc-size": ["encSize", "model"],
+  "dec-size": ["decSize", "model"],
+  "read-n": ["readN", "model"],
+  "write-n": ["writeN", "model"],
+  batch: ["batchSize", "train"],
+  "eval-every": ["evalEvery", "train"],
+  "valid-limit": ["evalValidLimit", "train"],
+  "test-limit": ["testLimit", "train"],
+  "train-limit": ["trainLimit", "train"],
+  "eval-samples": ["evalSamples", "train"],
+  "iwae-k": ["iwaeK", "train"],
+  "log-every": ["logEvery", "train"],
+  "checkpoint-every": ["checkpointEvery", "train"],
+  "lr-decay-steps": ["lrDecaySteps", "train"],
+};
+const REAL_FLAGS: Record<string, keyof TrainConfig> = {
+  lr: "learningRate",
+  clip: "clipNorm",
+  "lr-decay-rate": "lrDecayRate",
+};
+const STRING_FLAGS = [
+  ...Object.keys(INT_FLAGS),
+  ...Object.keys(REAL_FLAGS),
+  "preset",
+  "hidden",
+  "init",
+  "epochs",
+  "steps",
+  "minutes",
+  "seed",
+  "dataset",
+  "binarize",
+  "data-dir",
+  "backend",
+  "run-dir",
+];
+const BOOL_FLAGS = ["attention", "fixtures", "dry-run", "help"];
+
+/** A command-line error, naming the flag. */
+export class FlagError extends Error {
+  /** @param message names the flag and the expected value */
+  constructor(message: string) {
+    super(message);
+    this.name = "FlagError";
+  }
+}
+
+/** Parses a number flag, naming it in the error. */
+export function numberFlag(flag: string, text: string, integer: boolean): number {
+  const v = Number(text);
+  if (text.trim() === "" || !Number.isFinite(v) || (integer && !Number.isInteger(v))) {
+    throw new FlagError(
+      `--${flag} must be ${integer ? "an integer" : "a number"}, got ${JSON.stringify(text)}`,
+    );
+  }
+  return v;
+}
+
+/** Parsed `train` arguments. */
+export interface TrainArgs {
+  config: RunConfig;
+  backend: ReturnType<typeof parseBackend>;
+  dataDir?: string;
+  fixtures: boolean;
+  runDir?: string;
+  dryRun: boolean;
+  help: boolean;
+}
+
+/** Parses `deno task train` flags into a validated run config. Throws {@linkcode FlagError}. */
+export function parseTrainArgs(argv: readonly string[]): TrainArgs {
+  const unknown: string[] = [];
+  const a = parseArgs(argv, {
+    string: STRING_FLAGS,
+    boolean: BOOL_FLAGS,
+    unknown: (arg) => (unknown.push(arg), false),
+  });
+  if (unknown.length) throw new FlagError(`Unknown flag ${JSON.stringify(unknown[0])} (see --help)`);
+  if (a._.length) {
+    throw new FlagError(`Unexpected argument ${JSON.stringify(a._[0])} (train takes only flags)`);
+  }
+  const model: Partial<DrawConfig> = {};
+  const train: Partial<TrainConfig> = {};
+  for (const [flag, [key, where]] of Object.entries(INT_FLAGS)) {
+    if (typeof a[flag] !== "string") continue;
+    const v = numberFlag(flag, a[flag] as string, true);
+    if (where === "model") (model as Record<string, unknown>)[key] = v;
+    else (train as Record<string, unknown>)[key] = v;
+  }
+  for (const [flag, key] of Object.entries(REAL_FLAGS)) {
+    if (typeof a[flag] === "string") {
+      (train as Record<string, unknown>)[key] = numberFlag(flag, a[flag] as string, false);
+    }
+  }
+  if (typeof a.hidden === "string") model.encSize = model.decSize = numberFlag("hidden", a.hidden, true);
+  if (typeof a.attention === "boolean" && argv.some((s) => /^--(no-)?attention$/.test(s))) {
+    model.attention = a.attention;
+  }
+  if (typeof a.init === "string") model.attentionInit = a.init as DrawConfig["attentionInit"];
+  const budget: TrainConfig["budget"] = {};
+  if (typeof a.epochs === "string") budget.epochs = numberFlag("epochs", a.epochs, false);
+  if (typeof a.steps === "string") budget.steps = numberFlag("steps", a.steps, true);
+  if (typeof a.minutes === "string") budget.minutes = numberFlag("minutes", a.minutes, false);
+  if (Object.keys(budget).length) train.budget = budget;
+  if (typeof a.dataset === "string") train.dataset = a.dataset as TrainConfig["dataset"];
+  if (typeof a.binarize === "string") train.binarize = a.binarize as TrainConfig["binarize"];
+  const seed = typeof a.seed === "string" ? numberFlag("seed", a.seed, true) : 1;
+  let config: RunConfig;
+  try {
+    config = runConfigFromPreset(typeof a.preset === "string" ? a.preset : "small", { model, train, seed });
+  } catch (e) {
+    throw new FlagError((e as Error).message);
+  }
+  return {
+    config,
+    backend: parseBackend(typeof a.backend === "string" ? a.backend : "wasm"),
+    dataDir: typeof a["data-dir"] === "string" ? a["data-dir"] : undefined,
+    fixtures: a.fixtures === true,
+    runDir: typeof a["run-dir"] === "string" ? a["run-dir"] : undefined,
+    dryRun: a["dry-run"] === true,
+    help: a.help === true,
+  };
+}
+
+/** Entry point; returns the exit status. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let args: TrainArgs;
+  try {
+    args = parseTrainArgs(argv);
+  } catch (e) {
+    console.error(`train: ${(e as Error).message}`);
+    return 2;
+  }
+  if (args.help) {
+    console.log(TRAIN_USAGE);
+    return 0;
+  }
+  const runId = runIdFor({}, args.config, args.fixtures ? "fixtures" : "full");
+  const runDir = args.runDir ?? `runs/train/${runId}`;
+  if (args.dryRun) {
+    console.log(JSON.stringify({ runId, runDir, config: args.config }, null, 2));
+    return 0;
+  }
+  const backend = await initBackend(args.backend);
+  console.error(`train: run ${runId} in ${runDir} on ${backend.name} (${backend.device})`);
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  try {
+    const { trainRun } = await import("./run.ts");
+    const result = await trainRun({
+      runDir,
+      experiment: "train",
+      cell: {},
+      runId,
+      config: args.config,
+      dataDir: args.dataDir,
+      useFixtures: args.fixtures,
+      command: `deno task train ${argv.join(" ")}`.trim(),
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.phase === "train") {
+          console.error(
+            `step ${p.step}${p.totalSteps ? `/${p.totalSteps}` : ""} epoch ${p.epoch.toFixed(2)} loss ` +
+              `${p.loss?.toFixed(2)} ${p.imagesPerSec?.toFixed(0) ?? "-"} img/s`,
+          );
+        } else if (p.phase === "eval") console.error("evaluating on the test set ...");
+      },
+    });
+    console.log(JSON.stringify(result));
+    return result.status === "completed" ? 0 : result.status === "interrupted" ? 130 : 1;
+  } catch (e) {
+    console.error(`train: ${(e as Error).message}`);
+    return 1;
+  } finally {
+    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,442 @@
+/**
+ * One training run, end to end: data, model, Adam, records, checkpoints, resume, evaluation, samples.
+ *
+ * Starting a run whose folder holds a valid checkpoint resumes from it; lines written to the JSONL files
+ * after that checkpoint are removed first, so a resumed run's records equal an uninterrupted run's (every
+ * field but wall-clock timings is bit-identical on the same backend).
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { currentBackend, initBackend } from "../backend.ts";
+import { Batcher, type Dataset, datasetRecord, loadDataset } from "../data/mod.ts";
+import type { DrawConfig } from "../draw/config.ts";
+import { createParams, type DrawParams, paramShapes } from "../draw/params.ts";
+import { drawEpsilon } from "../draw/model.ts";
+import { evaluate } from "../eval/bound.ts";
+import {
+  type CheckpointTensor,
+  checkTensorsMatch,
+  type LoadedCheckpoint,
+  loadLatestCheckpoint,
+  saveCheckpoint,
+} from "../record/checkpoint.ts";
+import { appendJsonl, truncateJsonlToStep, writeJsonAtomic } from "../record/io.ts";
+import {
+  collectEnvironment,
+  collectGit,
+  createManifest,
+  Heartbeat,
+  lockfileSha256,
+  readManifest,
+  updateManifest,
+} from "../record/manifest.ts";
+import type { EvalLine, GradientLine, MetricLine, Result } from "../record/types.ts";
+import { RandomStream, restoreStreams, splitSeed, streamSeed, streamStates } from "../random.ts";
+import { Adam } from "./adam.ts";
+import type { TrainRunner, TrainRunOptions } from "./api.ts";
+import type { RunConfig } from "./config.ts";
+import { HIST_EDGES } from "./gradstats.ts";
+import { makeSamples } from "./samples.ts";
+import { type StepResult, trainStep } from "./step.ts";
+
+const REPO_ROOT = new URL("../../", import.meta.url).pathname;
+const FILES = { metrics: "metrics.jsonl", gradients: "gradients.jsonl", eval: "eval.jsonl" } as const;
+
+/** Trainer state stored in each checkpoint beside the tensors. */
+interface TrainerState {
+  epoch: number;
+  imagesSeen: number;
+  wallTime: number;
+  adamT: number;
+  streams: ReturnType<typeof streamStates>;
+  batcher: ReturnType<Batcher["state"]>;
+  best: EvalLine | null;
+  lastMetrics: MetricLine | null;
+}
+
+/** The learning rate at a step: lr * rate^floor(step / every) (rate 1 = constant). */
+export function learningRateAt(cfg: RunConfig["train"], step: number): number {
+  return cfg.learningRate * Math.pow(cfg.lrDecayRate, Math.floor(step / cfg.lrDecaySteps));
+}
+
+function tensorsOf(params: DrawParams, adam: Adam | null): CheckpointTensor[] {
+  const out: CheckpointTensor[] = [];
+  for (const [name, v] of Object.entries(params)) {
+    out.push({ name: `param/${name}`, shape: v.shape, data: v.dataSync() as Float32Array });
+    if (!adam) continue;
+    out.push({ name: `adam.m/${name}`, shape: v.shape, data: adam.m[name].dataSync() as Float32Array });
+    out.push({ name: `adam.v/${name}`, shape: v.shape, data: adam.v[name].dataSync() as Float32Array });
+  }
+  return out;
+}
+
+function expectedTensors(cfg: DrawConfig, withAdam: boolean) {
+  return paramShapes(cfg).flatMap(([name, shape]) =>
+    withAdam
+      ? [{ name: `param/${name}`, shape }, { name: `adam.m/${name}`, shape }, {
+        name: `adam.v/${name}`,
+        shape,
+      }]
+      : [{ name: `param/${name}`, shape }]
+  );
+}
+
+function restoreTensors(ckpt: LoadedCheckpoint, params: DrawParams, adam: Adam | null): void {
+  const byName = new Map(ckpt.tensors.map((t) => [t.name, t]));
+  for (const [name, v] of Object.entries(params)) {
+    v.assign(tf.tensor(byName.get(`param/${name}`)!.data, v.shape));
+    if (adam) {
+      adam.m[name].assign(tf.tensor(byName.get(`adam.m/${name}`)!.data, v.shape));
+      adam.v[name].assign(tf.tensor(byName.get(`adam.v/${name}`)!.data, v.shape));
+    }
+  }
+}
+
+function evalLine(
+  split: "valid" | "test",
+  step: number,
+  imagesSeen: number,
+  wallTime: number,
+  r: Awaited<ReturnType<typeof evaluate>>,
+): EvalLine {
+  const line: EvalLine = {
+    step,
+    imagesSeen,
+    split,
+    images: r.images,
+    bound: r.bound,
+    lossX: r.lossX,
+    lossZ: r.lossZ,
+    wallTime,
+  };
+  if (r.iwae) line.iwae = r.iwae;
+  return line;
+}
+
+async function loadData(opts: TrainRunOptions): Promise<{ train: Dataset; valid: Dataset; test: Dataset }> {
+  const t = opts.config.train;
+  const common = {
+    dataDir: opts.dataDir,
+    fixtures: opts.useFixtures ?? false,
+    binarize: t.dataset === "mnist" ? t.binarize : undefined,
+  };
+  const [train, valid, test] = await Promise.all([
+    loadDataset(t.dataset, "train", { ...common, limit: t.trainLimit || undefined }),
+    loadDataset(t.dataset, "valid", { ...common, limit: t.evalValidLimit || undefined }),
+    loadDataset(t.dataset, "test", { ...common, limit: t.testLimit || undefined }),
+  ]);
+  return { train, valid, test };
+}
+
+/** Environment hook used by the fault-injection suite: `REDRAW_FAULT_NAN_AT_STEP=<step>`. */
+function envNanStep(): number | undefined {
+  try {
+    const v = Deno.env.get("REDRAW_FAULT_NAN_AT_STEP");
+    return v ? Number(v) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Trains one run (see module doc). Resolves with the final {@linkcode Result}; the run's status is
+ * `completed`, `failed` (non-finite loss or gradients, with diagnostics in the manifest) or `interrupted`
+ * (aborted through `opts.signal`, after writing a checkpoint).
+ */
+export const trainRun: TrainRunner = async (opts) => {
+  const { runDir, config } = opts;
+  const model = config.model;
+  const tc = config.train;
+  const backend = currentBackend() ?? await initBackend("wasm");
+  await Deno.mkdir(runDir, { recursive: true });
+  const data = await loadData(opts);
+
+  // Resume point, then the manifest (created on first start, updated on resume).
+  const { checkpoint, notes } = await loadLatestCheckpoint(runDir);
+  let manifestExists = true;
+  try {
+    await readManifest(runDir);
+  } catch {
+    manifestExists = false;
+  }
+  const resumeStep = checkpoint?.step ?? 0;
+  for (const f of Object.values(FILES)) await truncateJsonlToStep(`${runDir}/${f}`, resumeStep);
+  const resumeNotes = [...notes, ...(checkpoint ? [`resumed from ${checkpoint.name}`] : [])];
+  const seeds = splitSeed(config.seed);
+  if (!manifestExists) {
+    await createManifest(runDir, {
+      runId: opts.runId,
+      experiment: opts.experiment,
+      cell: opts.cell,
+      config,
+      seeds: {
+        root: config.seed,
+        streams: Object.fromEntries(Object.entries(seeds).map(([k, s]) => [k, s.seed])),
+      },
+      dataset: { ...datasetRecord([data.train, data.valid, data.test]), fixtures: opts.useFixtures ?? false },
+      environment: await collectEnvironment({
+        requested: backend.requested,
+        obtained: backend.name,
+        device: backend.device,
+        tfjsVersion: backend.tfjsVersion,
+      }),
+      git: await collectGit(REPO_ROOT, runDir),
+      lockSha256: await lockfileSha256(REPO_ROOT),
+      command: opts.command,
+      notes: resumeNotes,
+    });
+  } else {
+    await updateManifest(runDir, (m) => ({
+      status: "running",
+      reason: undefined,
+      failure: undefined,
+      endedAt: null,
+      heartbeatAt: new Date().toISOString(),
+      notes: [...m.notes, ...resumeNotes],
+    }));
+  }
+
+  // Model, optimiser, streams, batcher: fresh, then overwritten from the checkpoint.
+  let streams = seeds;
+  const params = createParams(model, streams.init);
+  const adam = new Adam(params, { beta1: tc.beta1, beta2: tc.beta2, epsilon: tc.adamEpsilon });
+  let state: TrainerState | null = null;
+  if (checkpoint) {
+    checkTensorsMatch(checkpoint, expectedTensors(model, true));
+    restoreTensors(checkpoint, params, adam);
+    state = checkpoint.state as unknown as TrainerState;
+    streams = restoreStreams(state.streams);
+    adam.t = state.adamT;
+  }
+  const batcher = new Batcher(data.train, {
+    batchSize: tc.batchSize,
+    dropLast: tc.dropLast,
+    order: streams.dataOrder,
+    binarize: streams.binarize,
+  });
+  if (state) batcher.restore(state.batcher);
+
+  let step = resumeStep;
+  let imagesSeen = state?.imagesSeen ?? 0;
+  let best = state?.best ?? null;
+  let lastMetrics = state?.lastMetrics ?? null;
+  const wallBefore = state?.wallTime ?? 0;
+  const t0 = performance.now();
+  const wall = () => wallBefore + (performance.now() - t0) / 1000;
+  const perEpoch = batcher.batchesPerEpoch;
+  const stepLimit = Math.min(
+    tc.budget.steps ?? Infinity,
+    tc.budget.epochs !== undefined ? Math.max(1, Math.round(tc.budget.epochs * perEpoch)) : Infinity,
+  );
+  const deadline = tc.budget.minutes !== undefined ? tc.budget.minutes * 60 : Infinity;
+  const evalEvery = tc.evalEvery > 0 ? tc.evalEvery : perEpoch;
+  const nanAt = opts.faults?.nanAtStep ?? envNanStep();
+  const heartbeat = new Heartbeat(runDir, { intervalSeconds: 10 });
+  heartbeat.start();
+
+  const checkpointNow = async () => {
+    const s: TrainerState = {
+      epoch: batcher.epoch,
+      imagesSeen,
+      wallTime: wall(),
+      adamT: adam.t,
+      streams: streamStates(streams),
+      batcher: batcher.state(),
+      best,
+      lastMetrics,
+    };
+    await saveCheckpoint(runDir, {
+      step,
+      state: s as unknown as Record<string, unknown>,
+      tensors: tensorsOf(params, adam),
+    });
+  };
+  const validate = async () => {
+    const r = await evaluate(
+      model,
+      params,
+      data.valid.images,
+      data.valid.n,
+      new RandomStream("eval", streams.eval.seed),
+    );
+    const line = evalLine("valid", step, imagesSeen, wall(), r);
+    await appendJsonl(`${runDir}/${FILES.eval}`, line);
+    if (!best || r.bound.mean < best.bound.mean) {
+      best = line;
+      await saveCheckpoint(
+        runDir,
+        { step, state: { bound: r.bound.mean }, tensors: tensorsOf(params, null) },
+        1,
+        {
+          folder: "checkpoints/best",
+        },
+      );
+    }
+  };
+  const finish = async (patch: Parameters<typeof updateManifest>[1]) => {
+    await heartbeat.stop();
+    await updateManifest(runDir, patch);
+  };
+
+  let windowStart = performance.now();
+  let windowImages = 0;
+  let lastProgress = 0;
+  try {
+    while (step < stepLimit && wall() < deadline) {
+      const stopReason = opts.signal?.aborted
+        ? "stopped by a signal"
+        : opts.maxSteps !== undefined && step >= opts.maxSteps
+        ? `stopped at step ${step} as asked (maxSteps)`
+        : null;
+      if (stopReason) {
+        await checkpointNow();
+        await finish({ status: "interrupted", reason: stopReason, endedAt: new Date().toISOString() });
+        return resultOf("interrupted");
+      }
+      const batch = batcher.next();
+      const logNow = (step + 1) % tc.logEvery === 0 || step === 0;
+      const histNow = (step + 1) % tc.histEvery === 0;
+      const x = tf.tensor2d(batch.images, [batch.n, model.A * model.B]);
+      const eps = drawEpsilon(model, batch.n, streams.epsilon);
+      let r: StepResult;
+      try {
+        r = trainStep(model, params, adam, x, eps, {
+          learningRate: learningRateAt(tc, step),
+          clipNorm: tc.clipNorm,
+          stats: logNow,
+          histogram: histNow,
+          injectNaN: nanAt !== undefined && step + 1 === nanAt,
+        });
+      } finally {
+        tf.dispose([x, eps]);
+      }
+      if (!r.finite) {
+        const offending = r.nonFinite?.length ? r.nonFinite : ["loss"];
+        await finish({
+          status: "failed",
+          reason: `Non-finite loss or gradient at step ${step + 1} (loss ${r.loss}, gradient norm ` +
+            `${r.globalNormBefore}) in: ${offending.join(", ")}`,
+          failure: { step: step + 1, lastMetrics, offending },
+          endedAt: new Date().toISOString(),
+        });
+        return resultOf("failed");
+      }
+      step += 1;
+      imagesSeen += batch.n;
+      windowImages += batch.n;
+      if (logNow) {
+        const now = performance.now();
+        const metrics: MetricLine = {
+          step,
+          epoch: imagesSeen / data.train.n,
+          imagesSeen,
+          loss: r.loss,
+          lossX: r.lossX,
+          lossZ: r.lossZ,
+          klPerStep: r.klPerStep!,
+          learningRate: learningRateAt(tc, step - 1),
+          wallTime: wall(),
+          imagesPerSec: windowImages / Math.max((now - windowStart) / 1000, 1e-9),
+        };
+        lastMetrics = metrics;
+        windowStart = now;
+        windowImages = 0;
+        await appendJsonl(`${runDir}/${FILES.metrics}`, metrics);
+        const grad: GradientLine = {
+          step,
+          globalNormBefore: r.globalNormBefore,
+          globalNormAfter: r.globalNormAfter,
+          clipped: r.clipped,
+          vars: r.gradStats!,
+        };
+        if (r.histogram) grad.histogram = { edges: [...HIST_EDGES], counts: r.histogram };
+        await appendJsonl(`${runDir}/${FILES.gradients}`, grad);
+      }
+      if (step % evalEvery === 0) await validate();
+      if (step % tc.checkpointEvery === 0) await checkpointNow();
+      if (opts.onProgress && (performance.now() - lastProgress > 500 || step === stepLimit)) {
+        lastProgress = performance.now();
+        const rate = lastMetrics?.imagesPerSec ?? null;
+        const byTime = deadline === Infinity ? Infinity : deadline - wall();
+        const bySteps = stepLimit === Infinity || !rate
+          ? Infinity
+          : ((stepLimit - step) * tc.batchSize) / rate;
+        const eta = Math.min(byTime, bySteps);
+        opts.onProgress({
+          runId: opts.runId,
+          phase: "train",
+          step,
+          totalSteps: Number.isFinite(stepLimit) ? stepLimit : null,
+          epoch: imagesSeen / data.train.n,
+          loss: r.loss,
+          imagesPerSec: rate,
+          etaSeconds: Number.isFinite(eta) ? eta : null,
+        });
+      }
+    }
+
+    // End of budget: final checkpoint, validation (if the last step did not just do it), test evaluation.
+    if (step % tc.checkpointEvery !== 0) await checkpointNow();
+    if (step % evalEvery !== 0 || step === 0) await validate();
+    opts.onProgress?.({
+      runId: opts.runId,
+      phase: "eval",
+      step,
+      totalSteps: Number.isFinite(stepLimit) ? stepLimit : null,
+      epoch: imagesSeen / data.train.n,
+      loss: lastMetrics?.loss ?? null,
+      imagesPerSec: null,
+      etaSeconds: null,
+    });
+    const bestCkpt = (await loadLatestCheckpoint(runDir, { folder: "checkpoints/best" })).checkpoint;
+    if (bestCkpt) {
+      checkTensorsMatch(bestCkpt, expectedTensors(model, false));
+      restoreTensors(bestCkpt, params, null);
+    }
+    const evalStream = new RandomStream("eval", streams.eval.seed);
+    const test = await evaluate(model, params, data.test.images, data.test.n, evalStream, {
+      samples: tc.evalSamples,
+      iwaeK: tc.iwaeK,
+    });
+    const testLine = evalLine("test", step, imagesSeen, wall(), test);
+    await appendJsonl(`${runDir}/${FILES.eval}`, testLine);
+    const samples = await makeSamples(
+      model,
+      params,
+      new RandomStream("samples", streamSeed(config.seed, "samples")),
+      step,
+      data.test.images,
+    );
+    await writeJsonAtomic(`${runDir}/samples.json`, samples);
+    const result = resultOf("completed", testLine);
+    await writeJsonAtomic(`${runDir}/result.json`, result);
+    await finish({ status: "completed", endedAt: new Date().toISOString() });
+    return result;
+  } catch (e) {
+    await finish({
+      status: "failed",
+      reason: `Error: ${(e as Error).message}`,
+      endedAt: new Date().toISOString(),
+    })
+      .catch(() => {});
+    throw e;
+  } finally {
+    await heartbeat.stop();
+    adam.dispose();
+    for (const v of Object.values(params)) v.dispose();
+  }
+
+  function resultOf(status: Result["status"], test: EvalLine | null = null): Result {
+    return {
+      runId: opts.runId,
+      status,
+      steps: step,
+      epochs: imagesSeen / data.train.n,
+      imagesSeen,
+      wallTime: wall(),
+      test,
+      bestValid: best,
+      bestStep: best?.step ?? null,
+    };
+  }
+};
