@@ -166,6 +166,9 @@ export async function initBackend(request: BackendRequest): Promise<BackendInfo>
   } else if (request === "wasm") {
     device = await tryWasm();
   } else {
+    // tfjs-cpu prints an advertisement for tfjs-node on first use under Node/Deno; its `warn` is silent
+    // when IS_TEST is set, which changes nothing else in the cpu kernels.
+    tf.env().set("IS_TEST", true);
     if (await tf.setBackend("cpu")) device = "tfjs-cpu (plain JavaScript)";
   }
   const name = tf.getBackend();

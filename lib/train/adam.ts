@@ -25,8 +25,8 @@ export class Adam {
   /** Creates zero moments shaped like `params`. */
   constructor(readonly params: DrawParams, readonly cfg: AdamConfig) {
     for (const [name, p] of Object.entries(params)) {
-      this.m[name] = tf.variable(tf.zerosLike(p), false);
-      this.v[name] = tf.variable(tf.zerosLike(p), false);
+      this.m[name] = tf.tidy(() => tf.variable(tf.zerosLike(p), false));
+      this.v[name] = tf.tidy(() => tf.variable(tf.zerosLike(p), false));
     }
   }
 

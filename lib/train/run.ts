@@ -83,13 +83,15 @@ function expectedTensors(cfg: DrawConfig, withAdam: boolean) {
 
 function restoreTensors(ckpt: LoadedCheckpoint, params: DrawParams, adam: Adam | null): void {
   const byName = new Map(ckpt.tensors.map((t) => [t.name, t]));
-  for (const [name, v] of Object.entries(params)) {
-    v.assign(tf.tensor(byName.get(`param/${name}`)!.data, v.shape));
-    if (adam) {
-      adam.m[name].assign(tf.tensor(byName.get(`adam.m/${name}`)!.data, v.shape));
-      adam.v[name].assign(tf.tensor(byName.get(`adam.v/${name}`)!.data, v.shape));
+  tf.tidy(() => {
+    for (const [name, v] of Object.entries(params)) {
+      v.assign(tf.tensor(byName.get(`param/${name}`)!.data, v.shape));
+      if (adam) {
+        adam.m[name].assign(tf.tensor(byName.get(`adam.m/${name}`)!.data, v.shape));
+        adam.v[name].assign(tf.tensor(byName.get(`adam.v/${name}`)!.data, v.shape));
+      }
     }
-  }
+  });
 }
 
 function evalLine(
