@@ -1,0 +1,76 @@
+/**
+ * The data layer: the DRAW paper's binarized MNIST and grey-level MNIST, found in a data dir or downloaded,
+ * verified against published SHA-256 values, parsed, and served in deterministic mini-batches.
+ *
+ * @example
+ * ```ts
+ * import { Batcher, evalBatches, loadDataset } from "./lib/data/mod.ts";
+ * import { splitSeed } from "./lib/random.ts";
+ *
+ * const train = await loadDataset("binarized-mnist", "train", { dataDir: "../shared/data" });
+ * const streams = splitSeed(1);
+ * const batcher = new Batcher(train, { batchSize: 64, order: streams.dataOrder, binarize: streams.binarize });
+ * const { images, n } = batcher.next(); // Float32Array of n x 784
+ * ```
+ * @module
+ */
+export { AMAT_COLS, AMAT_ROW_BYTES, AmatParser, type AmatResult, parseAmat } from "./amat.ts";
+export {
+  type Batch,
+  Batcher,
+  type BatcherOptions,
+  type BatcherState,
+  type BatchSource,
+  type EvalBatch,
+  evalBatches,
+  sampleBernoulli,
+} from "./batches.ts";
+export { candidatePaths, DATA_DIR_ENV, fixturesDir, locateFile, resolveDataDir } from "./datadir.ts";
+export {
+  downloadFile,
+  type DownloadOptions,
+  ensureFiles,
+  type EnsureOptions,
+  type FetchImpl,
+} from "./download.ts";
+export { ChecksumError, DataError, MissingDataError, type MissingFile } from "./errors.ts";
+export {
+  IDX_IMAGES_MAGIC,
+  IDX_LABELS_MAGIC,
+  type IdxHeader,
+  type IdxImages,
+  type IdxKind,
+  IdxReader,
+  IMAGE_BYTES,
+  parseIdxImages,
+  parseIdxLabels,
+  readIdxHeader,
+} from "./idx.ts";
+export {
+  type Binarize,
+  type Dataset,
+  DEFAULT_VALID_SIZE,
+  FIXTURE_VALID_SIZE,
+  loadDataset,
+  type LoadOptions,
+  PIXELS,
+} from "./load.ts";
+export { type ContentInfo, streamContent } from "./read.ts";
+export { datasetRecord } from "./record.ts";
+export type { DatasetRecord } from "../record/types.ts";
+export type { RandomStream, StreamState } from "../random.ts";
+export {
+  BINARIZED_MNIST_URL,
+  DATA_FILES,
+  type DatasetName,
+  type FileKind,
+  type FileSpec,
+  FIXTURE_FILES,
+  FIXTURE_ROWS,
+  MNIST_URL,
+  type PublishedFile,
+  type RemoteSpec,
+  type Split,
+  type SplitFiles,
+  splitFiles,
+} from "./sources.ts";

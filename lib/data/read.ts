@@ -1,0 +1,126 @@
+/**
+ * Streams a data file's content, decompressing gzip when the file holds gzip data, and hashes the
+ * decompressed bytes on the way, so a 78 MB `.amat` is never held in memory as text.
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { pipeline, Readable } from "node:stream";
+import { createGunzip } from "node:zlib";
+import { DataError, formatBytes } from "./errors.ts";
+
+/** Read size for data files. */
+const READ_CHUNK = 1 << 20;
+
+/** What {@linkcode streamContent} learnt about a file. */
+export interface ContentInfo {
+  /** SHA-256 (hex) of the decompressed content. */
+  sha256: string;
+  /** Bytes of decompressed content. */
+  bytes: number;
+  /** Whether the file held gzip data. */
+  gzip: boolean;
+}
+
+async function* readChunks(file: Deno.FsFile): AsyncGenerator<Uint8Array> {
+  try {
+    while (true) {
+      const buf = new Uint8Array(READ_CHUNK);
+      const n = await file.read(buf);
+      if (n === null) return;
+      yield buf.subarray(0, n);
+    }
+  } finally {
+    file.close();
+  }
+}
+
+async function* prepend(first: Uint8Array, rest: AsyncIterator<Uint8Array>): AsyncGenerator<Uint8Array> {
+  try {
+    yield first;
+    while (true) {
+      const r = await rest.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  } finally {
+    await rest.return?.();
+  }
+}
+
+async function* gunzip(src: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  // pipeline() forwards errors of either side to the consumer and closes the source when the consumer stops.
+  const out = pipeline(
+    Readable.from(src, { objectMode: false }),
+    createGunzip({ chunkSize: 1 << 18 }),
+    () => {},
+  );
+  for await (const c of out) yield c as Uint8Array;
+}
+
+/**
+ * Streams the decompressed content of `path` to `onChunk` in order, hashing it. Files that start with the
+ * gzip magic bytes are decompressed whatever their name; a `.gz` name without gzip data is an error.
+ * Errors thrown by `onChunk` (parse errors) propagate unchanged, and the file is closed in every case.
+ * @throws {DataError} for an empty or unreadable file, or gzip data that is truncated or corrupt
+ * @example
+ * ```ts
+ * const info = await streamContent("mnist/t10k-labels-idx1-ubyte.gz", (c) => parser.push(c));
+ * info.sha256; // "ff7bcfd4..."
+ * ```
+ */
+export async function streamContent(
+  path: string,
+  onChunk: (chunk: Uint8Array) => void,
+): Promise<ContentInfo> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (e) {
+    throw new DataError(`Cannot read ${path}: ${(e as Error).message}`, path);
+  }
+  if (info.isDirectory) throw new DataError(`${path} is a directory, expected a data file`, path);
+  if (info.size === 0) throw new DataError(`${path} is empty (0 bytes)`, path, 0);
+
+  const file = await Deno.open(path);
+  const raw = readChunks(file);
+  const head = await raw.next();
+  if (head.done) throw new DataError(`${path} is empty (0 bytes)`, path, 0);
+  const isGzip = head.value.length >= 2 && head.value[0] === 0x1f && head.value[1] === 0x8b;
+  if (!isGzip && path.endsWith(".gz")) {
+    await raw.return(undefined);
+    const first = Array.from(head.value.subarray(0, 4), (b) => b.toString(16).padStart(2, "0")).join(" ");
+    throw new DataError(
+      `${path} is named .gz but does not hold gzip data (byte offset 0: expected 1f 8b, found ${first})`,
+      path,
+      0,
+    );
+  }
+  const source = prepend(head.value, raw);
+  const chunks = isGzip ? gunzip(source) : source;
+  const hash = createHash("sha256");
+  let bytes = 0;
+  try {
+    while (true) {
+      let r: IteratorResult<Uint8Array>;
+      try {
+        r = await chunks.next();
+      } catch (e) {
+        if (e instanceof DataError) throw e;
+        throw new DataError(
+          `${path}: cannot decompress: ${(e as Error).message}; the gzip data is truncated or corrupt ` +
+            `(the file has ${formatBytes(info.size)} bytes; ${formatBytes(bytes)} bytes were decompressed ` +
+            `before the error)`,
+          path,
+          bytes,
+        );
+      }
+      if (r.done) break;
+      hash.update(r.value);
+      onChunk(r.value);
+      bytes += r.value.length;
+    }
+  } finally {
+    await chunks.return(undefined);
+  }
+  return { sha256: hash.digest("hex"), bytes, gzip: isGzip };
+}

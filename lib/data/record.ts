@@ -1,0 +1,31 @@
+/**
+ * What a run records about its data (the manifest's `dataset` field).
+ * @module
+ */
+import type { DatasetRecord } from "../record/types.ts";
+import type { Dataset } from "./load.ts";
+
+/**
+ * The manifest record of the splits a run used: dataset name, split sizes after limits (0 for a split not
+ * loaded), every source file's verified SHA-256, and the binarization.
+ * @example
+ * ```ts
+ * manifest.dataset = datasetRecord([train, valid, test]);
+ * ```
+ */
+export function datasetRecord(datasets: Dataset[]): DatasetRecord {
+  if (datasets.length === 0) throw new RangeError("datasetRecord() needs at least one dataset");
+  const name = datasets[0].name;
+  const splits = { train: 0, valid: 0, test: 0 };
+  const sha256: Record<string, string> = {};
+  for (const d of datasets) {
+    if (d.name !== name) {
+      throw new RangeError(`datasetRecord() got datasets ${name} and ${d.name}; expected one`);
+    }
+    splits[d.split] = d.n;
+    Object.assign(sha256, d.files);
+  }
+  const record: DatasetRecord = { name, splits, sha256 };
+  if (name === "mnist") record.binarize = datasets[0].binarize;
+  return record;
+}
