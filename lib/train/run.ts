@@ -8,7 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { currentBackend, initBackend } from "../backend.ts";
-import { Batcher, type Dataset, datasetRecord, loadDataset } from "../data/mod.ts";
+import { Batcher, type Dataset, datasetRecord, loadDataset, sampleBernoulli } from "../data/mod.ts";
 import type { DrawConfig } from "../draw/config.ts";
 import { createParams, type DrawParams, paramShapes } from "../draw/params.ts";
 import { drawEpsilon } from "../draw/model.ts";
@@ -127,6 +127,16 @@ async function loadData(opts: TrainRunOptions): Promise<{ train: Dataset; valid:
     loadDataset(t.dataset, "valid", { ...common, limit: t.evalValidLimit || undefined }),
     loadDataset(t.dataset, "test", { ...common, limit: t.testLimit || undefined }),
   ]);
+  if (t.dataset === "mnist" && t.binarize === "dynamic") {
+    // Evaluation needs binary images too: one fixed Bernoulli sample per image, from its own named stream,
+    // so every evaluation of every run with this seed sees the same binary validation and test sets.
+    for (const d of [valid, test]) {
+      sampleBernoulli(
+        d.images,
+        new RandomStream(`binarize-${d.split}`, streamSeed(opts.config.seed, `binarize-${d.split}`)),
+      );
+    }
+  }
   return { train, valid, test };
 }
 
