@@ -130,14 +130,19 @@ async function tryTensorflow(): Promise<string> {
   for (const spec of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
     try {
       await import(spec);
-      if (await tf.setBackend("tensorflow")) {
-        await tf.ready();
-        return `TensorFlow C library via ${spec.replace(/^npm:/, "")}`;
-      }
-      errors.push(`${spec}: setBackend("tensorflow") returned false`);
     } catch (e) {
       errors.push(`${spec}: ${String((e as Error).message ?? e).split("\n")[0]}`);
+      // A failed import may have registered kernels already; importing the other package would repeat them.
+      if (tf.getKernelsForBackend("tensorflow").length > 0) break;
+      continue;
     }
+    // The package registered its kernels; a second package would register them again, so stop here.
+    if (await tf.setBackend("tensorflow").catch(() => false)) {
+      await tf.ready();
+      return `TensorFlow C library via ${spec}`;
+    }
+    errors.push(`${spec}: setBackend("tensorflow") failed`);
+    break;
   }
   throw new Error(
     `The "tensorflow" backend is not available: the native binding of @tensorflow/tfjs-node-gpu is missing ` +
