@@ -11,6 +11,7 @@
  * - `result.json`     {@linkcode Result}, written once at the end.
  * - `samples.json`    {@linkcode Samples}: prior samples and drawing sequences for reports.
  * - `checkpoints/`    `ckpt-<step>.bin` + `ckpt-<step>.json` (see lib/record/checkpoint.ts).
+ * - `lock.json`       present while a process runs this folder (see lib/record/lock.ts).
  *
  * This file imports no tfjs.
  * @module

@@ -62,7 +62,8 @@ const oneOf = (values: readonly string[]): Check => (v, p) =>
   !values.includes(v as string) && fail(p, `one of ${values.map((x) => JSON.stringify(x)).join(", ")}`, v);
 const nullable = (c: Check): Check => (v, p) => v !== null && c(v, p);
 const optional = (c: Check): Check => (v, p) => v !== undefined && c(v, p);
-const plainObject: Check = (v, p) => (typeof v !== "object" || v === null || Array.isArray(v)) && fail(p, "an object", v);
+const plainObject: Check = (v, p) =>
+  (typeof v !== "object" || v === null || Array.isArray(v)) && fail(p, "an object", v);
 const arrayOf = (c: Check): Check => (v, p) => {
   if (!Array.isArray(v)) fail(p, "an array", v);
   v.forEach((x, i) => c(x, `${p}[${i}]`));
@@ -179,7 +180,13 @@ const evalFields: Record<keyof EvalLine, Check> = {
 };
 const evalLine = shape<EvalLine>(evalFields);
 
-const gradStat = shape<GradStat>({ norm: measured, mean: measured, std: measured, maxAbs: measured, fracZero: measured });
+const gradStat = shape<GradStat>({
+  norm: measured,
+  mean: measured,
+  std: measured,
+  maxAbs: measured,
+  fracZero: measured,
+});
 const gradientFields: Record<keyof GradientLine, Check> = {
   step: count,
   globalNormBefore: measured,
