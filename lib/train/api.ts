@@ -33,6 +33,8 @@ export interface TrainRunOptions {
   config: RunConfig;
   /** Data directory (else REDRAW_DATA_DIR, else the cache; fixtures when `useFixtures`). */
   dataDir?: string;
+  /** Download missing data files into the data dir (hash-checked, atomic). */
+  download?: boolean;
   /** Use the committed small fixtures instead of the real data (smoke tests and CI). */
   useFixtures?: boolean;
   /** The command line that reproduces this run, recorded in the manifest. */

@@ -19,6 +19,7 @@ Training: --batch N  --lr X  --clip X  --epochs X  --steps N  --minutes X  --see
           --eval-every N  --valid-limit N  --test-limit N  --train-limit N  --eval-samples S  --iwae-k K
           --log-every N  --checkpoint-every N  --lr-decay-rate X --lr-decay-steps N
 Data:     --dataset binarized-mnist|mnist  --binarize dynamic|threshold  --data-dir DIR  --fixtures
+          --download (fetch missing files from the canonical URLs, hash-checked)
 Run:      --backend auto|tensorflow|webgpu|wasm|cpu (default wasm)  --run-dir DIR (default runs/train/<run-id>)
           --dry-run (print the resolved config and run id)  --help
 Exit status: 0 completed, 1 failed (non-finite loss, bad data), 2 bad flags, 130 interrupted.`;
@@ -62,7 +63,7 @@ const STRING_FLAGS = [
   "backend",
   "run-dir",
 ];
-const BOOL_FLAGS = ["attention", "fixtures", "dry-run", "help"];
+const BOOL_FLAGS = ["attention", "fixtures", "download", "dry-run", "help"];
 
 /** A command-line error, naming the flag. */
 export class FlagError extends Error {
@@ -90,6 +91,7 @@ export interface TrainArgs {
   backend: ReturnType<typeof parseBackend>;
   dataDir?: string;
   fixtures: boolean;
+  download: boolean;
   runDir?: string;
   dryRun: boolean;
   help: boolean;
@@ -144,6 +146,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
     backend: parseBackend(typeof a.backend === "string" ? a.backend : "wasm"),
     dataDir: typeof a["data-dir"] === "string" ? a["data-dir"] : undefined,
     fixtures: a.fixtures === true,
+    download: a.download === true,
     runDir: typeof a["run-dir"] === "string" ? a["run-dir"] : undefined,
     dryRun: a["dry-run"] === true,
     help: a.help === true,
@@ -185,6 +188,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       config: args.config,
       dataDir: args.dataDir,
       useFixtures: args.fixtures,
+      download: args.download,
       command: `deno task train ${argv.join(" ")}`.trim(),
       signal: controller.signal,
       onProgress: (p) => {

@@ -120,13 +120,13 @@ async function loadData(opts: TrainRunOptions): Promise<{ train: Dataset; valid:
   const common = {
     dataDir: opts.dataDir,
     fixtures: opts.useFixtures ?? false,
+    download: opts.download ?? false,
     binarize: t.dataset === "mnist" ? t.binarize : undefined,
   };
-  const [train, valid, test] = await Promise.all([
-    loadDataset(t.dataset, "train", { ...common, limit: t.trainLimit || undefined }),
-    loadDataset(t.dataset, "valid", { ...common, limit: t.evalValidLimit || undefined }),
-    loadDataset(t.dataset, "test", { ...common, limit: t.testLimit || undefined }),
-  ]);
+  // One after the other: MNIST's train and valid share a file, which must not be downloaded twice at once.
+  const train = await loadDataset(t.dataset, "train", { ...common, limit: t.trainLimit || undefined });
+  const valid = await loadDataset(t.dataset, "valid", { ...common, limit: t.evalValidLimit || undefined });
+  const test = await loadDataset(t.dataset, "test", { ...common, limit: t.testLimit || undefined });
   if (t.dataset === "mnist" && t.binarize === "dynamic") {
     // Evaluation needs binary images too: one fixed Bernoulli sample per image, from its own named stream,
     // so every evaluation of every run with this seed sees the same binary validation and test sets.
