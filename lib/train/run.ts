@@ -165,12 +165,15 @@ export const trainRun: TrainRunner = async (opts) => {
 
   // Resume point, then the manifest (created on first start, updated on resume).
   const { checkpoint, notes } = await loadLatestCheckpoint(runDir);
+  // Only a missing manifest means "new run"; an unreadable or newer-format one stops the run untouched.
   let manifestExists = true;
   try {
-    await readManifest(runDir);
-  } catch {
+    await Deno.lstat(`${runDir}/manifest.json`);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
     manifestExists = false;
   }
+  if (manifestExists) await readManifest(runDir);
   const resumeStep = checkpoint?.step ?? 0;
   for (const f of Object.values(FILES)) await truncateJsonlToStep(`${runDir}/${f}`, resumeStep);
   const resumeNotes = [...notes, ...(checkpoint ? [`resumed from ${checkpoint.name}`] : [])];
