@@ -26,17 +26,16 @@ export function klPerStep(mu: tf.Tensor2D, logSigma: tf.Tensor2D): tf.Tensor1D {
 
 /**
  * Eq 9: L^x = -log D(x | c_T) for a Bernoulli D with means sigmoid(c_T), from the logits c_T, summed over
- * pixels. Stable form: max(c, 0) - x c + log(1 + exp(-|c|)).
+ * pixels, as softplus(c) - x c.
  * @param x binary (or [0, 1]) images `[batch, B*A]`
  * @param logits canvas c_T `[batch, B*A]`
  * @returns `[batch]`, nats
  */
 export function bernoulliNll(x: tf.Tensor2D, logits: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => {
-    const perPixel = tf.add(
-      tf.sub(tf.relu(logits), tf.mul(x, logits)),
-      tf.log1p(tf.exp(tf.neg(tf.abs(logits)))),
-    );
+    // softplus(c) - x c: tfjs's softplus is stable, and its gradient sigmoid(c) is exact at c = 0, where the
+    // relu/abs form's subgradients would give -x instead of 0.5 - x.
+    const perPixel = tf.sub(tf.softplus(logits), tf.mul(x, logits)); //               [batch, B*A]
     return tf.sum(perPixel, 1) as tf.Tensor1D; //                                       [batch]
   });
 }
