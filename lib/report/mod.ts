@@ -1,0 +1,61 @@
+/**
+ * redraw's report renderer: run records -> self-contained HTML pages that put every result beside the
+ * paper's Table 2, with server-rendered Vega-Lite charts and images as data URIs.
+ *
+ * @example
+ * ```ts
+ * import { renderExperimentReport, renderIndex } from "./lib/report/mod.ts";
+ * await renderExperimentReport("attention-ablation", { runsDir: "runs", reportsDir: "reports" });
+ * await renderIndex("reports");
+ * ```
+ * @module
+ */
+export {
+  checkExperimentName,
+  loadInteractiveScripts,
+  readDigest,
+  type RenderedReport,
+  renderExperimentReport,
+  renderIndex,
+  type RenderReportOptions,
+} from "./render.ts";
+export {
+  type ChartRecord,
+  type ExperimentHtml,
+  type ExperimentHtmlOptions,
+  experimentReportHtml,
+  type ReportDigest,
+} from "./html.ts";
+export { type IndexEntry, indexHtml } from "./index_page.ts";
+export {
+  type ExperimentRuns,
+  fromStoredRun,
+  readExperimentRuns,
+  readRunRecord,
+  type RunRecord,
+  type UnreadableRun,
+} from "./records.ts";
+export {
+  type ArmSummary,
+  type CellTarget,
+  checkPaperTargets,
+  DEFAULT_PAPER_TARGETS,
+  DEFAULT_TOLERANCE_NATS,
+  FULL_BUDGET_EPOCHS,
+  type PaperTarget,
+  type PaperTargets,
+  summarizeArms,
+  type Verdict,
+  type VerdictKind,
+} from "./summary.ts";
+export {
+  findTable2Row,
+  formatTable2Value,
+  PAPER_CITATION,
+  PAPER_CITATION_TEXT,
+  PAPER_TABLE2,
+  PAPER_TABLE3_MNIST,
+  type Table2Row,
+  type Table3Model,
+} from "./paper.ts";
+export { staticReportProblems } from "./check.ts";

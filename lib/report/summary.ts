@@ -1,0 +1,439 @@
+/**
+ * Turns run records into the report's headline: runs grouped into arms (one per cell and configuration),
+ * each with its test bound over seeds, the paper's value, the deviations from the paper's setup and a verdict.
+ *
+ * Pure: no IO, no tfjs.
+ * @module
+ */
+import type { EvalLine, RunStatus } from "../record/types.ts";
+import type { RunConfig } from "../train/config.ts";
+import { fmtInt, stableStringify } from "./escape.ts";
+import {
+  findTable2Row,
+  PAPER_TABLE2,
+  PAPER_TABLE3_MNIST,
+  PAPER_TEST_IMAGES,
+  type Table2Row,
+  TABLE3_FIELD_NAMES,
+  type Table3Model,
+} from "./paper.ts";
+import type { RunRecord } from "./records.ts";
+import { type Spread, spread } from "./stats.ts";
+
+/**
+ * Which Table 2 row an arm is compared with. A string names a row (id or the paper's model name); the DRAW
+ * rows then match arms by their attention setting ("DRAW" for attention on, "DRAW without attention" for
+ * off) and any other row matches every arm. The object form restricts the match to cells whose values
+ * equal `where` and may set the tolerance in nats.
+ * @example
+ * ```ts
+ * const targets: PaperTarget[] = ["DRAW", { row: "draw-no-attention", where: { attention: false }, tolerance: 2 }];
+ * ```
+ */
+export type PaperTarget = string | { row: string; where?: Record<string, unknown>; tolerance?: number };
+
+/** A per-cell answer of an experiment file: a row name, a row with a tolerance, or none (not comparable). */
+export type CellTarget = string | { row: string; tolerance?: number } | null | undefined;
+
+/**
+ * The forms an experiment's `paperTargets` may take: a list of {@linkcode PaperTarget}s; an object keyed by
+ * cell label (`"attention=true"`, `"base"` for an experiment without factors, as lib/exp labels cells); or a
+ * function of the cell. In the last two forms a cell without a row is not comparable.
+ * @example
+ * ```ts
+ * const a: PaperTargets = { "attention=true": "DRAW", "attention=false": "DRAW without attention" };
+ * const b: PaperTargets = (cell) => (cell.T === 64 ? "DRAW" : null);
+ * ```
+ */
+export type PaperTargets =
+  | readonly PaperTarget[]
+  | Readonly<Record<string, CellTarget>>
+  | ((cell: Record<string, unknown>) => CellTarget);
+
+/**
+ * A cell's label as lib/exp writes it (lib/exp/runid.ts `cellLabel`): `key=value` joined by ",", objects as
+ * their values joined by "x", or `base` for the single cell of an experiment without factors.
+ */
+export function expCellLabel(cell: Record<string, unknown>): string {
+  const value = (v: unknown): string =>
+    typeof v === "object" && v !== null && !Array.isArray(v)
+      ? Object.values(v).map(value).join("x")
+      : typeof v === "string"
+      ? v
+      : JSON.stringify(v) ?? String(v);
+  const parts = Object.entries(cell).map(([k, v]) => `${k}=${value(v)}`);
+  return parts.length ? parts.join(",") : "base";
+}
+
+/** The rows compared with when an experiment names none. */
+export const DEFAULT_PAPER_TARGETS: readonly PaperTarget[] = Object.freeze(["draw", "draw-no-attention"]);
+
+/** "Within tolerance" means |ours - paper| <= this many nats plus twice the standard error. */
+export const DEFAULT_TOLERANCE_NATS = 1;
+
+/**
+ * Training shorter than this many epochs is "not at this budget" rather than a failure to reproduce. The
+ * paper does not state its training length; 100 epochs is our choice of "long enough to judge".
+ */
+export const FULL_BUDGET_EPOCHS = 100;
+
+/** Verdict categories, worst news first in the page's colour scheme. */
+export type VerdictKind =
+  | "within"
+  | "not-at-budget"
+  | "not-comparable"
+  | "worse"
+  | "better"
+  | "failed"
+  | "pending";
+
+/** A verdict with its one-line explanation. */
+export interface Verdict {
+  kind: VerdictKind;
+  /** Short label, e.g. "within tolerance of the paper". */
+  label: string;
+  /** Why, in one sentence. */
+  why: string;
+}
+
+/** A run that did not complete, as listed under its arm. */
+export interface RunProblem {
+  runId: string;
+  seed: number;
+  status: RunStatus;
+  reason: string;
+}
+
+/** The budget an arm actually used (means over its completed runs). */
+export interface BudgetSummary {
+  /** The configured limit, e.g. "1 epoch" or "200 steps or 15 min". */
+  configured: string;
+  epochs: number | null;
+  imagesSeen: number | null;
+  wallTime: number | null;
+  /** Backends obtained and devices, e.g. ["wasm (simd, 1 thread)"]. */
+  backends: string[];
+}
+
+/** One arm of the experiment: the runs of one cell and configuration, over seeds. */
+export interface ArmSummary {
+  /** Position-based identifier, safe for HTML ids: "arm-1". */
+  id: string;
+  /** Grouping key (cell + configuration without seed). */
+  key: string;
+  /** Readable name from the cell, e.g. "attention=true". */
+  label: string;
+  cell: Record<string, unknown>;
+  config: RunConfig;
+  runs: RunRecord[];
+  completed: RunRecord[];
+  problems: RunProblem[];
+  /** Test bound over seeds (completed runs with a test evaluation). */
+  bound: Spread | null;
+  /** Mean over runs of the per-run standard error of the test bound (over images). */
+  boundStderr: number | null;
+  /** IWAE estimate over seeds, with its k. */
+  iwae: (Spread & { k: number }) | null;
+  paper: Readonly<Table2Row> | null;
+  /** Our mean minus the paper's value (positive: ours is worse). */
+  diff: number | null;
+  tolerance: number;
+  budget: BudgetSummary;
+  /** Differences from the paper's model and data setup, one sentence each. */
+  deviations: string[];
+  /** Training-budget and other notes that are not deviations of the model. */
+  notes: string[];
+  verdict: Verdict;
+}
+
+function cellLabel(cell: Record<string, unknown>): string {
+  const parts = Object.entries(cell).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
+  return parts.length ? parts.join(", ") : "all runs";
+}
+
+function compareValues(a: unknown, b: unknown): number {
+  if (typeof a === "number" && typeof b === "number") return a - b;
+  if (typeof a === "boolean" && typeof b === "boolean") return a === b ? 0 : a ? -1 : 1;
+  return stableStringify(a).localeCompare(stableStringify(b), "en", { numeric: true });
+}
+
+function compareCells(a: Record<string, unknown>, b: Record<string, unknown>): number {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+  for (const k of keys) {
+    const c = compareValues(a[k], b[k]);
+    if (c !== 0) return c;
+  }
+  return 0;
+}
+
+/** Describes a configured budget: "1 epoch", "200 steps or 15 min". */
+export function describeBudget(b: RunConfig["train"]["budget"] | undefined): string {
+  if (!b) return "—";
+  const parts: string[] = [];
+  if (b.epochs !== undefined) parts.push(`${b.epochs} epoch${b.epochs === 1 ? "" : "s"}`);
+  if (b.steps !== undefined) parts.push(`${fmtInt(b.steps)} steps`);
+  if (b.minutes !== undefined) parts.push(`${b.minutes} min`);
+  return parts.length ? parts.join(" or ") : "—";
+}
+
+/** The test evaluation of a run: result.json's, else the last test line of eval.jsonl, else null. */
+export function testEval(r: RunRecord): EvalLine | null {
+  if (r.result?.test) return r.result.test;
+  const tests = r.evals.filter((e) => e.split === "test");
+  return tests.length ? tests[tests.length - 1] : null;
+}
+
+function matches(cell: Record<string, unknown>, where: Record<string, unknown>): boolean {
+  return Object.entries(where).every(([k, v]) => stableStringify(cell[k]) === stableStringify(v));
+}
+
+function fromCellTarget(t: CellTarget): { row: Readonly<Table2Row> | null; tolerance: number } {
+  if (t === null || t === undefined) return { row: null, tolerance: DEFAULT_TOLERANCE_NATS };
+  const spec = typeof t === "string" ? { row: t } : t;
+  return { row: findTable2Row(spec.row) ?? null, tolerance: spec.tolerance ?? DEFAULT_TOLERANCE_NATS };
+}
+
+/** Finds the paper row and tolerance for an arm, or a null row when no target applies. */
+export function paperTargetFor(
+  cell: Record<string, unknown>,
+  config: RunConfig,
+  targets: PaperTargets = DEFAULT_PAPER_TARGETS,
+): { row: Readonly<Table2Row> | null; tolerance: number } {
+  if (typeof targets === "function") return fromCellTarget(targets(cell));
+  if (!Array.isArray(targets)) {
+    return fromCellTarget((targets as Readonly<Record<string, CellTarget>>)[expCellLabel(cell)]);
+  }
+  for (const t of targets as readonly PaperTarget[]) {
+    const spec = typeof t === "string" ? { row: t } : t;
+    const row = findTable2Row(spec.row);
+    if (!row) continue;
+    if (spec.where) {
+      if (!matches(cell, spec.where)) continue;
+    } else if (row.id === "draw" && !config.model.attention) continue;
+    else if (row.id === "draw-no-attention" && config.model.attention) continue;
+    return { row, tolerance: spec.tolerance ?? DEFAULT_TOLERANCE_NATS };
+  }
+  return { row: null, tolerance: DEFAULT_TOLERANCE_NATS };
+}
+
+/**
+ * Checks `paperTargets` from an experiment file; returns problems naming the entry (empty when fine). A
+ * function cannot be checked before it is called; an unknown row it returns makes the cell not comparable.
+ */
+export function checkPaperTargets(targets: unknown): string[] {
+  if (typeof targets === "function") return [];
+  const known = PAPER_TABLE2.map((r) => r.id).join(", ");
+  const problems: string[] = [];
+  const check = (t: unknown, where: string, nullable: boolean) => {
+    if (nullable && (t === null || t === undefined)) return;
+    const row = typeof t === "string" ? t : (t as { row?: unknown })?.row;
+    if (typeof row !== "string") problems.push(`${where} needs a row name, got ${JSON.stringify(t)}`);
+    else if (!findTable2Row(row)) {
+      problems.push(`${where} names no Table 2 row: ${JSON.stringify(row)} (known: ${known})`);
+    }
+  };
+  if (Array.isArray(targets)) targets.forEach((t, i) => check(t, `paperTargets[${i}]`, false));
+  else if (typeof targets === "object" && targets !== null) {
+    for (const [k, v] of Object.entries(targets)) check(v, `paperTargets[${JSON.stringify(k)}]`, true);
+  } else {
+    problems.push(
+      `paperTargets must be a list, an object keyed by cell label or a function, got ${
+        JSON.stringify(targets)
+      }`,
+    );
+  }
+  return problems;
+}
+
+/** Lists how a model config differs from Table 3 (for the row it is compared with). */
+export function modelDeviations(config: RunConfig, row: Readonly<Table2Row> | null): string[] {
+  const m = config.model;
+  const out: string[] = [];
+  const fields = (Object.keys(PAPER_TABLE3_MNIST) as (keyof Table3Model)[]).filter((k) =>
+    m.attention || (k !== "readN" && k !== "writeN")
+  );
+  for (const k of fields) {
+    if (m[k] !== PAPER_TABLE3_MNIST[k]) {
+      out.push(`${TABLE3_FIELD_NAMES[k]}: ${m[k]} (paper ${PAPER_TABLE3_MNIST[k]})`);
+    }
+  }
+  if (row?.id === "draw" && !m.attention) out.push("attention: off (paper's DRAW row: on)");
+  if (row?.id === "draw-no-attention" && m.attention) {
+    out.push("attention: on (paper's row: without attention)");
+  }
+  if (m.attention && m.attentionInit === "zero") {
+    out.push(
+      "attention init: zero (the first read does not cover the image, unlike the paper's section 3.2)",
+    );
+  }
+  return out;
+}
+
+function dataDeviations(
+  runs: RunRecord[],
+  config: RunConfig,
+): { deviations: string[]; incomparable: string | null } {
+  const t = config.train;
+  const deviations: string[] = [];
+  let incomparable: string | null = null;
+  if (t.dataset !== "binarized-mnist") {
+    incomparable = `MNIST with ${t.binarize} binarization, not the paper's fixed binarized MNIST`;
+    deviations.push(`data: ${incomparable}`);
+  }
+  if (t.trainLimit > 0) deviations.push(`trained on ${fmtInt(t.trainLimit)} training images, not all`);
+  const testImages = runs.map((r) => testEval(r)?.images).filter((n): n is number => typeof n === "number");
+  const fewest = testImages.length ? Math.min(...testImages) : t.testLimit;
+  if (fewest > 0 && fewest < PAPER_TEST_IMAGES) {
+    deviations.push(`test bound on ${fmtInt(fewest)} of ${fmtInt(PAPER_TEST_IMAGES)} test images`);
+  }
+  return { deviations, incomparable };
+}
+
+function budgetSummary(arm: RunRecord[], config: RunConfig): BudgetSummary {
+  const mean = (xs: (number | undefined | null)[]) =>
+    spread(xs.filter((x): x is number => typeof x === "number"))?.mean ?? null;
+  const lastMetric = (r: RunRecord) => r.metrics[r.metrics.length - 1];
+  const backends = [
+    ...new Set(arm.map((r) => {
+      const e = r.manifest.environment;
+      return e ? `${e.backend}${e.device ? ` (${e.device})` : ""}` : "unknown";
+    })),
+  ];
+  return {
+    configured: describeBudget(config.train.budget),
+    epochs: mean(arm.map((r) => r.result?.epochs ?? lastMetric(r)?.epoch)),
+    imagesSeen: mean(arm.map((r) => r.result?.imagesSeen ?? lastMetric(r)?.imagesSeen)),
+    wallTime: mean(arm.map((r) => r.result?.wallTime ?? lastMetric(r)?.wallTime)),
+    backends,
+  };
+}
+
+function verdictFor(a: Omit<ArmSummary, "verdict">, incomparable: string | null): Verdict {
+  if (a.bound === null) {
+    if (a.problems.some((p) => p.status === "failed")) {
+      const p = a.problems.find((p) => p.status === "failed")!;
+      return { kind: "failed", label: "failed", why: `seed ${p.seed}: ${p.reason}` };
+    }
+    const p = a.problems[0];
+    return {
+      kind: "pending",
+      label: "no result yet",
+      why: p
+        ? `seed ${p.seed} is ${p.status}${p.reason ? `: ${p.reason}` : ""}`
+        : "no completed run with a test bound",
+    };
+  }
+  if (!a.paper) {
+    return { kind: "not-comparable", label: "not comparable", why: "no Table 2 row matches this cell" };
+  }
+  if (incomparable) return { kind: "not-comparable", label: "not comparable", why: incomparable };
+  const se = Math.sqrt(a.bound.std ** 2 / a.bound.n + (a.boundStderr ?? 0) ** 2);
+  const tol = a.tolerance + 2 * se;
+  const diff = a.diff!;
+  if (Math.abs(diff) <= tol) {
+    return {
+      kind: "within",
+      label: "within tolerance of the paper",
+      why: `|${diff.toFixed(2)}| ≤ ${tol.toFixed(2)} nats (${a.tolerance} + 2 standard errors)`,
+    };
+  }
+  if (diff < 0) {
+    return {
+      kind: "better",
+      label: "better than the paper",
+      why: `${
+        (-diff).toFixed(2)
+      } nats below the paper's bound: check the evaluation (test split, binarization)`,
+    };
+  }
+  const modelDiffers = modelDeviations(a.config, a.paper).length > 0;
+  const short = (a.budget.epochs ?? 0) < FULL_BUDGET_EPOCHS;
+  if (modelDiffers || short) {
+    const why = [
+      short ? `${(a.budget.epochs ?? 0).toFixed(2)} epochs (< ${FULL_BUDGET_EPOCHS})` : "",
+      modelDiffers ? "the model differs from Table 3" : "",
+    ].filter(Boolean).join(" and ");
+    return {
+      kind: "not-at-budget",
+      label: "not at this budget",
+      why: `${diff.toFixed(2)} nats above the paper after ${why}`,
+    };
+  }
+  return {
+    kind: "worse",
+    label: "worse than the paper",
+    why: `${diff.toFixed(2)} nats above the paper with Table 3's model and ≥ ${FULL_BUDGET_EPOCHS} epochs`,
+  };
+}
+
+/**
+ * Groups runs into arms and computes each arm's headline numbers and verdict.
+ * @example
+ * ```ts
+ * const arms = summarizeArms(runs); // arms[0].bound?.mean, arms[0].verdict.label
+ * ```
+ */
+export function summarizeArms(runs: readonly RunRecord[], targets?: PaperTargets): ArmSummary[] {
+  const groups = new Map<string, RunRecord[]>();
+  for (const r of runs) {
+    const { seed: _seed, ...rest } = r.manifest.config;
+    const key = `${stableStringify(r.manifest.cell ?? {})}|${stableStringify(rest)}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const entries = [...groups.entries()].sort((a, b) =>
+    compareCells(a[1][0].manifest.cell ?? {}, b[1][0].manifest.cell ?? {}) || a[0].localeCompare(b[0])
+  );
+  const labels = entries.map(([, rs]) => cellLabel(rs[0].manifest.cell ?? {}));
+  const arms = entries.map(([key, rs], i): ArmSummary => {
+    rs.sort((a, b) =>
+      a.manifest.config.seed - b.manifest.config.seed || a.manifest.runId.localeCompare(b.manifest.runId)
+    );
+    const cell = rs[0].manifest.cell ?? {};
+    const config = rs[0].manifest.config;
+    let label = labels[i];
+    if (labels.filter((l) => l === label).length > 1) label += ` · ${describeBudget(config.train.budget)}`;
+    const completed = rs.filter((r) => r.manifest.status === "completed" && testEval(r) !== null);
+    const problems: RunProblem[] = rs.filter((r) => !completed.includes(r)).map((r) => ({
+      runId: r.manifest.runId,
+      seed: r.manifest.config.seed,
+      status: r.manifest.status,
+      reason: r.manifest.reason ??
+        (r.manifest.status === "completed" ? "completed without a test evaluation" : ""),
+    }));
+    const tests = completed.map((r) => testEval(r)!);
+    const bound = spread(tests.map((t) => t.bound.mean));
+    const stderrs = tests.map((t) => t.bound.stderr).filter((x) => Number.isFinite(x));
+    const iwaes = tests.filter((t) => t.iwae);
+    const iwaeSpread = spread(iwaes.map((t) => t.iwae!.mean));
+    const { row, tolerance } = paperTargetFor(cell, config, targets);
+    const { deviations: dataDev, incomparable } = dataDeviations(completed.length ? completed : rs, config);
+    const budget = budgetSummary(completed.length ? completed : rs, config);
+    const t = config.train;
+    const notes = [
+      `budget: ${budget.configured}; the paper does not state its training length`,
+      `Adam lr ${t.learningRate}, batch ${t.batchSize}, clip ${t.clipNorm} (paper: "Adam", nothing more)`,
+    ];
+    if (t.evalSamples > 1) notes.push(`test bound averaged over ${t.evalSamples} samples per image`);
+    const partial: Omit<ArmSummary, "verdict"> = {
+      id: `arm-${i + 1}`,
+      key,
+      label,
+      cell,
+      config,
+      runs: rs,
+      completed,
+      problems,
+      bound,
+      boundStderr: stderrs.length ? stderrs.reduce((a, b) => a + b, 0) / stderrs.length : null,
+      iwae: iwaeSpread ? { ...iwaeSpread, k: iwaes[0].iwae!.k } : null,
+      paper: row,
+      diff: bound && row ? bound.mean - row.nll : null,
+      tolerance,
+      budget,
+      deviations: [...modelDeviations(config, row), ...dataDev],
+      notes,
+    };
+    return { ...partial, verdict: verdictFor(partial, incomparable) };
+  });
+  return arms;
+}
