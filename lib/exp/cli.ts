@@ -1,0 +1,377 @@
+/**
+ * `deno task exp NAME [options]`: plan, run (or dry-run) an experiment, then summarise and render it.
+ * See {@linkcode USAGE} for the options and exit statuses.
+ *
+ * The trainer (lib/train/run.ts, which loads tfjs) and the report renderer are imported lazily, only when
+ * needed, so `--dry-run` and an already-complete experiment start instantly.
+ * @module
+ */
+import { tryAcquireLock } from "../record/lock.ts";
+import type { RenderedReport, RenderReportOptions } from "../report/mod.ts";
+import type { BackendRequest, TrainRunner } from "../train/api.ts";
+import { parseExpArgs, USAGE } from "./args.ts";
+import { ExperimentError, UsageError } from "./errors.ts";
+import { factorLists, parseOnly, type PlannedRun, planRuns } from "./grid.ts";
+import { ProgressDisplay } from "./progress.ts";
+import { type AcquireLock, runDirOf, runExperiment } from "./runner.ts";
+import { shardRuns } from "./shard.ts";
+import { readRunState, stateWord } from "./status.ts";
+import { collectSummary, summaryText, writeSummary } from "./summary.ts";
+import { textTable } from "./format.ts";
+import { type Experiment, loadExperiment, paperTargetFor } from "./validate.ts";
+import { valueLabel } from "./runid.ts";
+
+/** Exit statuses (also in the usage text and docs/experiments.md). */
+export const EXIT = Object.freeze({
+  ok: 0,
+  incomplete: 1,
+  usage: 2,
+  sigint: 130,
+  sigterm: 143,
+});
+
+/** What `main` uses from the outside world; tests replace parts of it. */
+export interface CliDeps {
+  trainer?: TrainRunner;
+  acquireLock?: AcquireLock;
+  stdout?: (text: string) => void;
+  stderr?: (text: string) => void;
+  isTty?: boolean;
+  env?: Record<string, string | undefined>;
+  /** When given, signals are not listened to (tests abort through it). */
+  signal?: AbortSignal;
+  /** The report renderer; default: `renderExperimentReport` from lib/report/mod.ts; false: none. */
+  render?: Render | false;
+}
+
+const encoder = new TextEncoder();
+const writeTo = (f: { writeSync(b: Uint8Array): number }) => (s: string) => {
+  const b = encoder.encode(s);
+  let off = 0;
+  while (off < b.length) off += f.writeSync(b.subarray(off));
+};
+
+/** Loads the trainer (and with it tfjs) and initialises the requested backend; returns a line to print. */
+async function loadTrainer(backend: BackendRequest): Promise<{ trainer: TrainRunner; line: string }> {
+  const [{ trainRun }, { initBackend }] = await Promise.all([
+    import("../train/run.ts"),
+    import("../backend.ts"),
+  ]);
+  const info = await initBackend(backend);
+  return { trainer: trainRun, line: `backend: ${info.name} (${info.device}), tfjs ${info.tfjsVersion}` };
+}
+
+function quote(s: string): string {
+  return /^[A-Za-z0-9_./=,:@+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The command line that reproduces one run (recorded in its manifest). */
+export function commandFor(
+  nameOrPath: string,
+  args: { profile: string; dataDir?: string; backend?: string; runsDir: string },
+  run: PlannedRun,
+): string {
+  const parts = ["deno", "task", "exp", nameOrPath, "--profile", args.profile, "--seeds", String(run.seed)];
+  for (const [k, v] of Object.entries(run.cell)) parts.push("--only", `${k}=${valueLabel(v)}`);
+  if (args.dataDir) parts.push("--data-dir", args.dataDir);
+  if (args.backend) parts.push("--backend", args.backend);
+  if (args.runsDir !== "runs") parts.push("--runs-dir", args.runsDir);
+  return parts.map(quote).join(" ");
+}
+
+/**
+ * Runs the CLI and returns the exit status (it never calls `Deno.exit` itself).
+ * @example
+ * ```ts
+ * Deno.exit(await main(["smoke", "--profile", "smoke"]));
+ * ```
+ */
+export async function main(argv: readonly string[], deps: CliDeps = {}): Promise<number> {
+  const env = deps.env ?? Deno.env.toObject();
+  const stdout = deps.stdout ?? writeTo(Deno.stdout);
+  const stderr = deps.stderr ?? writeTo(Deno.stderr);
+  let args;
+  let exp: Experiment;
+  let plan: PlannedRun[];
+  try {
+    args = parseExpArgs(argv, env);
+    if (args.help) {
+      stdout(USAGE + "\n");
+      return EXIT.ok;
+    }
+    exp = await loadExperiment(args.name);
+    const profile = exp.profiles[args.profile];
+    if (!profile) {
+      throw new UsageError(
+        `--profile ${args.profile}: ${exp.name} has no such profile (profiles: ${
+          Object.keys(exp.profiles).join(", ")
+        })`,
+      );
+    }
+    const only = parseOnly(args.only, factorLists(exp, profile));
+    plan = planRuns(exp, {
+      profile: args.profile,
+      seeds: args.seeds,
+      only,
+      dataDirGiven: args.dataDir !== undefined,
+    });
+    if (!args.dryRun) {
+      for (const [flag, dir] of [["--runs-dir", args.runsDir], ["--reports-dir", args.reportsDir]]) {
+        if (Deno.permissions.querySync({ name: "write", path: dir }).state !== "granted") {
+          throw new UsageError(
+            `${flag} ${dir}: this process may not write there (\`deno task exp\` writes only in runs/ and reports/)`,
+          );
+        }
+      }
+    }
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof ExperimentError) {
+      stderr(`exp: ${e.message}\n`);
+      return EXIT.usage;
+    }
+    throw e;
+  }
+  const mine = shardRuns(plan, args.shard);
+  const out = args.json ? stderr : stdout;
+  const shardNote = args.shard
+    ? ` (shard ${args.shard.index}/${args.shard.count}: ${mine.length} of ${plan.length})`
+    : "";
+
+  if (args.dryRun) return await dryRun(exp, args, plan, mine, stdout, shardNote);
+
+  const headline = exp.description.split("\n")[0];
+  const where = runDirOf(args.runsDir, exp.name, "");
+  out(
+    `${exp.name}: ${headline}\nprofile ${args.profile}, ${plan.length} run(s)${shardNote}, runs in ${where}\n`,
+  );
+
+  const controller = new AbortController();
+  let caught: "SIGINT" | "SIGTERM" | null = null;
+  const onSignal = (sig: "SIGINT" | "SIGTERM") => () => {
+    if (caught) {
+      stderr(`\nexp: second ${sig}: exiting now (the current run resumes from its last checkpoint)\n`);
+      Deno.exit(sig === "SIGINT" ? EXIT.sigint : EXIT.sigterm);
+    }
+    caught = sig;
+    stderr(
+      `\nexp: ${sig}: interrupting the current run (it writes a checkpoint); press Ctrl-C again to exit now\n`,
+    );
+    controller.abort();
+  };
+  const handlers = deps.signal
+    ? []
+    : [["SIGINT", onSignal("SIGINT")], ["SIGTERM", onSignal("SIGTERM")]] as const;
+  for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
+
+  let trainer: TrainRunner | null = deps.trainer ?? null;
+  const prepare = async () => {
+    if (trainer) return;
+    const loaded = await loadTrainer(args.backend ?? "wasm");
+    out(`${loaded.line}\n`);
+    trainer = loaded.trainer;
+  };
+
+  let report;
+  try {
+    report = await runExperiment(
+      {
+        experiment: exp,
+        runs: mine,
+        runsDir: args.runsDir,
+        dataDir: args.dataDir,
+        force: args.force,
+        retryFailed: args.retryFailed,
+        wait: args.wait,
+        pollSeconds: args.pollSeconds,
+        commandFor: (run) => commandFor(args.name, args, run),
+      },
+      {
+        trainer: (o) => trainer!(o),
+        prepare,
+        acquireLock: deps.acquireLock ?? tryAcquireLock,
+        progress: new ProgressDisplay({
+          write: out,
+          tty: deps.isTty ?? (!args.json && Deno.stdout.isTerminal()),
+          columns: consoleColumns(),
+        }),
+        signal: deps.signal ?? controller.signal,
+      },
+    );
+  } finally {
+    for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+  }
+
+  if (report.fatal) stderr(`exp: could not start training: ${report.fatal}\n`);
+  const notDone = report.outcomes.filter((o) => o.status !== "completed");
+  const status = report.interrupted
+    ? (caught === "SIGTERM" ? EXIT.sigterm : EXIT.sigint)
+    : notDone.length
+    ? EXIT.incomplete
+    : EXIT.ok;
+
+  let files: { json: string; md: string } | null = null;
+  let summary;
+  try {
+    summary = await collectSummary(exp, args.profile, plan, args.runsDir);
+    files = await writeSummary(summary, args.reportsDir);
+  } catch (e) {
+    stderr(`exp: could not write the summary to ${args.reportsDir}: ${(e as Error).message}\n`);
+  }
+  if (args.json) {
+    const outcomes = report.outcomes.map((o) => ({
+      runId: o.run.runId,
+      action: o.action,
+      status: o.status,
+      message: o.message,
+    }));
+    stdout(
+      JSON.stringify({ ...summary, files, shard: args.shard, outcomes, exitStatus: status }, null, 2) + "\n",
+    );
+  } else if (summary) {
+    stdout(`\n${summaryText(summary)}\n${files ? `\nsummary: ${files.md}, ${files.json}\n` : ""}`);
+  }
+
+  if (report.outcomes.length && report.outcomes.every((o) => o.action === "already-complete")) {
+    out(`nothing to do: all ${report.outcomes.length} run(s) were already complete (use --force to redo)\n`);
+  }
+  if (report.interrupted) {
+    out(`interrupted: run the same command again to resume\n`);
+    return status;
+  }
+  if (deps.render !== false) await renderReport(exp, plan, args.runsDir, args.reportsDir, out, deps.render);
+  if (notDone.length) {
+    out(`${notDone.length} run(s) not completed:\n`);
+    for (const o of notDone) out(`  ${o.run.label} seed ${o.run.seed} (${o.run.runId}): ${o.message}\n`);
+  }
+  return status;
+}
+
+function consoleColumns(): number {
+  try {
+    return Deno.consoleSize().columns;
+  } catch {
+    return 120;
+  }
+}
+
+/** The experiment's paper targets in the report renderer's form: one `{ row, where: cell }` per cell. */
+function rendererTargets(
+  exp: Experiment,
+  plan: readonly PlannedRun[],
+): Array<{ row: string; where: Record<string, unknown> }> {
+  const out: Array<{ row: string; where: Record<string, unknown> }> = [];
+  const seen = new Set<string>();
+  for (const run of plan) {
+    if (seen.has(run.label)) continue;
+    seen.add(run.label);
+    const t = paperTargetFor(exp, run.cell);
+    if (t) out.push({ row: t.row, where: { ...run.cell } });
+  }
+  return out;
+}
+
+/** The report renderer's signature (lib/report/mod.ts). */
+export type Render = (
+  name: string,
+  opts: RenderReportOptions,
+) => Promise<Pick<RenderedReport, "path" | "warnings">>;
+
+async function renderReport(
+  exp: Experiment,
+  plan: readonly PlannedRun[],
+  runsDir: string,
+  reportsDir: string,
+  out: (s: string) => void,
+  injected?: Render,
+): Promise<void> {
+  let render: Render;
+  if (injected) render = injected;
+  else {
+    try {
+      const mod = await import("../report/mod.ts");
+      if (typeof mod.renderExperimentReport !== "function") {
+        throw new Error("it does not export renderExperimentReport");
+      }
+      render = mod.renderExperimentReport;
+    } catch (e) {
+      out(`report: not rendered (lib/report/mod.ts did not load: ${(e as Error).message.split("\n")[0]})\n`);
+      return;
+    }
+  }
+  try {
+    const r = await render(exp.name, {
+      runsDir,
+      reportsDir,
+      description: exp.description,
+      paperTargets: rendererTargets(exp, plan),
+    });
+    out(`report: ${r.path}\n`);
+    for (const w of r.warnings) out(`report warning: ${w}\n`);
+  } catch (e) {
+    out(`report: rendering failed: ${(e as Error).message}\n`);
+  }
+}
+
+async function dryRun(
+  exp: Experiment,
+  args: { json: boolean; runsDir: string; profile: string },
+  plan: PlannedRun[],
+  mine: PlannedRun[],
+  stdout: (s: string) => void,
+  shardNote: string,
+): Promise<number> {
+  const rows = [];
+  for (const run of plan) {
+    const dir = runDirOf(args.runsDir, exp.name, run.runId);
+    rows.push({ run, dir, status: stateWord(await readRunState(dir, run.runId)), mine: mine.includes(run) });
+  }
+  if (args.json) {
+    const list = rows.map(({ run, dir, status, mine }) => ({
+      index: run.index,
+      label: run.label,
+      cell: run.cell,
+      seed: run.seed,
+      runId: run.runId,
+      runDir: dir,
+      status,
+      inShard: mine,
+      useFixtures: run.useFixtures,
+      config: run.config,
+    }));
+    stdout(JSON.stringify({ experiment: exp.name, profile: args.profile, runs: list }, null, 2) + "\n");
+    return EXIT.ok;
+  }
+  stdout(`${exp.name} (profile ${args.profile}): ${plan.length} run(s)${shardNote}\n\n`);
+  const sharded = shardNote !== "";
+  const header = ["#", "cell", "seed", "run id", "status", ...(sharded ? ["this shard"] : [])];
+  const cells = rows.map(({ run, status, mine }) => [
+    String(run.index),
+    run.label,
+    String(run.seed),
+    run.runId,
+    status,
+    ...(sharded ? [mine ? "yes" : "no"] : []),
+  ]);
+  stdout(textTable(header, cells) + "\n");
+  return EXIT.ok;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+      console.error(
+        `exp: not permitted: ${
+          (e as Error).message
+        } (\`deno task exp\` may write only in runs/ and reports/; ` +
+          `choose --runs-dir and --reports-dir inside them)`,
+      );
+      Deno.exit(EXIT.usage);
+    }
+    // A bug, not a user error: one line, then the stack for the bug report.
+    console.error(`exp: internal error: ${(e as Error)?.message ?? e}`);
+    console.error((e as Error)?.stack ?? "");
+    Deno.exit(70);
+  }
+}

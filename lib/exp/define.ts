@@ -1,0 +1,163 @@
+/**
+ * The shape of an experiment file (`experiments/<name>.ts`) and `defineExperiment`, its typed identity.
+ *
+ * Experiment files import only this module and the config types: never tfjs, so loading, validating and
+ * planning an experiment (including `--dry-run`) is instant and needs no backend.
+ *
+ * How a cell's run config is resolved, later entries winning (each is a shallow merge per config section;
+ * `train.budget` is replaced as a whole, not merged):
+ * 1. the model preset `base.preset` and `DEFAULT_TRAIN`;
+ * 2. `base.model` / `base.train`;
+ * 3. the profile's `model` / `train`;
+ * 4. the cell's factor values.
+ *
+ * A factor key is a model setting (`T`, `nZ`, `attention`, `readN`, ...), a training setting
+ * (`learningRate`, `batchSize`, `budget`, ...), or a combined key of your choosing (`grid`, `lstm`) whose
+ * values are objects of model/training settings merged into the config together, e.g.
+ * `grid: [{ readN: 2, writeN: 2 }, { readN: 5, writeN: 5 }]`.
+ * @module
+ */
+import type { DrawConfig } from "../draw/config.ts";
+import type { TrainConfig } from "../train/config.ts";
+
+/** Table 2 of Gregor et al. 2015 (binarized MNIST, nats; "<=" rows are upper bounds). */
+export const TABLE2: Readonly<Record<string, number>> = Object.freeze({
+  "DBM 2hl": 84.62,
+  "DBN 2hl": 84.55,
+  "NADE": 88.33,
+  "EoNADE 2hl (128 orderings)": 85.10,
+  "EoNADE-5 2hl (128 orderings)": 84.68,
+  "DLGM": 86.60,
+  "DLGM 8 leapfrog steps": 85.51,
+  "DARN 1hl": 84.13,
+  "DARN 12hl": 88.30,
+  "DRAW without attention": 87.40,
+  "DRAW": 80.97,
+});
+
+/** A Table 2 row an experiment cell is compared with. */
+export interface PaperTarget {
+  /** Row name, one of {@linkcode TABLE2}'s keys. */
+  row: string;
+  /** The paper's value in nats. */
+  nats: number;
+}
+
+/** One cell of an experiment grid: factor key -> the value it takes in this cell. */
+export type Cell = Readonly<Record<string, unknown>>;
+
+/** Per-key value lists for model and training settings, typed from the config interfaces. */
+export type SettingFactors =
+  & { [K in keyof DrawConfig]?: readonly DrawConfig[K][] }
+  & { [K in keyof TrainConfig]?: readonly TrainConfig[K][] };
+
+/** A bundle of settings that one combined factor value sets together. */
+export type SettingBundle = Partial<DrawConfig> & Partial<TrainConfig>;
+
+/**
+ * The factors of an experiment: a setting key with its values, or a combined key whose values are
+ * {@linkcode SettingBundle}s.
+ */
+export type Factors = SettingFactors & { [combined: string]: readonly unknown[] | undefined };
+
+/** A profile: how big and how long the runs are (`smoke` seconds, `quick` a CPU budget, `paper` a GPU). */
+export interface Profile {
+  /** What this profile is for, and every deviation from the paper it makes. */
+  description?: string;
+  /** Training overrides; `budget` in particular. */
+  train?: Partial<TrainConfig>;
+  /** Model overrides (applied before the cell's factor values, which win). */
+  model?: Partial<DrawConfig>;
+  /** Seeds for this profile, replacing the experiment's. */
+  seeds?: number[];
+  /** Train on the committed fixtures unless a data directory is given on the command line. */
+  useFixtures?: boolean;
+  /** Replacement value lists for some of the experiment's factors (same keys only). */
+  factors?: Factors;
+}
+
+/** The profiles every experiment has; others may be added. */
+export const REQUIRED_PROFILES = ["smoke", "quick", "paper"] as const;
+
+/** Profiles by name: `smoke`, `quick` and `paper` are required. */
+export type Profiles = { smoke: Profile; quick: Profile; paper: Profile } & { [name: string]: Profile };
+
+/**
+ * Which Table 2 row each cell is compared with: a map from a cell's label (`attention=false`, `grid=5x5`;
+ * see `cellLabel`) to a row name or target, or a function from the cell to one (null for none).
+ */
+export type PaperTargets =
+  | Readonly<Record<string, string | PaperTarget>>
+  | ((cell: Cell) => string | PaperTarget | null);
+
+/** The starting point of every cell: a model preset plus overrides. */
+export interface ExperimentBase {
+  /** A name from `MODEL_PRESETS` (`paper` = Table 3). */
+  preset: string;
+  model?: Partial<DrawConfig>;
+  train?: Partial<TrainConfig>;
+}
+
+/** An experiment file's default export. */
+export interface ExperimentSpec {
+  /** Lower-case letters, digits and "-" (at most 64), equal to the file name without `.ts`. */
+  name: string;
+  description: string;
+  base: ExperimentBase;
+  /** The grid: the cartesian product of these value lists, in declaration order (last varies fastest). */
+  factors: Factors;
+  /** Keep only the cells for which this returns true (e.g. read N is meaningless without attention). */
+  where?: (cell: Cell) => boolean;
+  /** Drop cells matching any of these partial cells (every listed key equal). */
+  exclude?: ReadonlyArray<Cell>;
+  /** Root seeds; every cell runs once per seed. */
+  seeds: number[];
+  profiles: Profiles;
+  paperTargets?: PaperTargets;
+}
+
+/**
+ * Declares an experiment. A typed identity: it returns its argument, so the file stays plain data.
+ * @example
+ * ```ts
+ * import { defineExperiment } from "../lib/exp/define.ts";
+ * export default defineExperiment({
+ *   name: "attention-ablation",
+ *   description: "DRAW with and without attention",
+ *   base: { preset: "paper" },
+ *   factors: { attention: [true, false] },
+ *   seeds: [1, 2, 3],
+ *   profiles: { smoke: { ... }, quick: { ... }, paper: { ... } },
+ *   paperTargets: (cell) => cell.attention ? "DRAW" : "DRAW without attention",
+ * });
+ * ```
+ */
+export function defineExperiment<S extends ExperimentSpec>(spec: S): S {
+  return spec;
+}
+
+/**
+ * The `smoke` profile shared by the experiment files: seconds per run, for tests and CI. Committed fixtures
+ * (unless `--data-dir` is given), a tiny model (T=3, n_z=4, LSTM 16, unless a factor sets them), 12 steps
+ * of batch 16 with a checkpoint every 4 steps, so that a killed run has something to resume from. A step
+ * budget (never minutes) keeps resumed runs bit-identical to uninterrupted ones.
+ */
+export const SMOKE_PROFILE: Readonly<Profile> = Object.freeze({
+  description: "Seconds, for tests and CI: committed fixtures, T=3, n_z=4, LSTM 16 (unless a factor sets " +
+    "them), 12 steps of batch 16, evaluation on the fixture splits, IWAE k=4. Numbers mean nothing.",
+  model: { T: 3, nZ: 4, encSize: 16, decSize: 16 },
+  train: {
+    batchSize: 16,
+    budget: { steps: 12 },
+    logEvery: 2,
+    histEvery: 6,
+    checkpointEvery: 4,
+    evalEvery: 6,
+    evalValidLimit: 0,
+    testLimit: 0,
+    evalSamples: 1,
+    iwaeK: 4,
+  },
+  seeds: [1],
+  useFixtures: true,
+});

@@ -1,0 +1,214 @@
+/**
+ * The end-of-experiment summary: one row per planned run (cell, seed, status, test bound, IWAE, paper
+ * value, wall time) read from the run folders, plus a mean over seeds per cell. Printed as a text table and
+ * written to `reports/<experiment>.summary.json` and `.md` (atomically: temporary file, then rename, so that
+ * several shards finishing together never leave a torn file).
+ * @module
+ */
+import type { Estimate, Result } from "../record/types.ts";
+import type { PaperTarget } from "./define.ts";
+import { formatDuration, formatEstimate, mdCell, textTable } from "./format.ts";
+import type { PlannedRun } from "./grid.ts";
+import { runDirOf } from "./runner.ts";
+import { readRunState, stateWord } from "./status.ts";
+import { paperTargetFor } from "./validate.ts";
+import type { Experiment } from "./validate.ts";
+
+/** Version of the summary file format. */
+export const SUMMARY_FORMAT_VERSION = 1;
+
+/** One run in the summary. */
+export interface SummaryRow {
+  runId: string;
+  label: string;
+  cell: Record<string, unknown>;
+  seed: number;
+  /** `completed`, `failed`, `interrupted`, `incomplete`, `pending` or `unreadable`. */
+  status: string;
+  testBound: Estimate | null;
+  iwae: (Estimate & { k: number }) | null;
+  paper: PaperTarget | null;
+  /** Seconds of training recorded by the run. */
+  wallTime: number | null;
+  steps: number | null;
+  runDir: string;
+}
+
+/** A cell over its seeds: mean and standard deviation of the completed runs' test bounds. */
+export interface SummaryGroup {
+  label: string;
+  cell: Record<string, unknown>;
+  runs: number;
+  completed: number;
+  testBound: { mean: number; sd: number; n: number } | null;
+  iwae: { mean: number; sd: number; n: number } | null;
+  paper: PaperTarget | null;
+}
+
+/** `reports/<experiment>.summary.json`. */
+export interface ExperimentSummary {
+  formatVersion: number;
+  experiment: string;
+  description: string;
+  profile: string;
+  generatedAt: string;
+  runsDir: string;
+  counts: Record<string, number>;
+  rows: SummaryRow[];
+  groups: SummaryGroup[];
+}
+
+function meanSd(xs: number[]): { mean: number; sd: number; n: number } | null {
+  if (!xs.length) return null;
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
+  return { mean, sd, n: xs.length };
+}
+
+/** Reads every planned run's folder (all shards, not only this process's) into a summary. */
+export async function collectSummary(
+  exp: Experiment,
+  profile: string,
+  plan: readonly PlannedRun[],
+  runsDir: string,
+  generatedAt = new Date(),
+): Promise<ExperimentSummary> {
+  const rows: SummaryRow[] = [];
+  for (const run of plan) {
+    const dir = runDirOf(runsDir, exp.name, run.runId);
+    const state = await readRunState(dir, run.runId);
+    const r: Result | null = state.kind === "finished" ? state.result : null;
+    rows.push({
+      runId: run.runId,
+      label: run.label,
+      cell: run.cell as Record<string, unknown>,
+      seed: run.seed,
+      status: stateWord(state),
+      testBound: r?.test?.bound ?? null,
+      iwae: r?.test?.iwae ?? null,
+      paper: paperTargetFor(exp, run.cell),
+      wallTime: typeof r?.wallTime === "number" ? r.wallTime : null,
+      steps: typeof r?.steps === "number" ? r.steps : null,
+      runDir: dir,
+    });
+  }
+  const groups: SummaryGroup[] = [];
+  for (const row of rows) {
+    if (groups.some((g) => g.label === row.label)) continue;
+    const same = rows.filter((x) => x.label === row.label);
+    const done = same.filter((x) => x.status === "completed");
+    groups.push({
+      label: row.label,
+      cell: row.cell,
+      runs: same.length,
+      completed: done.length,
+      testBound: meanSd(done.flatMap((x) => (x.testBound ? [x.testBound.mean] : []))),
+      iwae: meanSd(done.flatMap((x) => (x.iwae ? [x.iwae.mean] : []))),
+      paper: row.paper,
+    });
+  }
+  const counts: Record<string, number> = {};
+  for (const r of rows) counts[r.status] = (counts[r.status] ?? 0) + 1;
+  return {
+    formatVersion: SUMMARY_FORMAT_VERSION,
+    experiment: exp.name,
+    description: exp.description,
+    profile,
+    generatedAt: generatedAt.toISOString(),
+    runsDir,
+    counts,
+    rows,
+    groups,
+  };
+}
+
+function paperText(p: PaperTarget | null): string {
+  return p ? `${p.nats.toFixed(2)} (${p.row})` : "-";
+}
+
+function rowCells(r: SummaryRow): string[] {
+  const iwae = r.iwae ? `${formatEstimate(r.iwae)} (k=${r.iwae.k})` : "-";
+  return [
+    r.label,
+    String(r.seed),
+    r.status,
+    formatEstimate(r.testBound),
+    iwae,
+    paperText(r.paper),
+    formatDuration(r.wallTime),
+  ];
+}
+
+const HEADER = ["cell", "seed", "status", "test bound (nats)", "IWAE (nats)", "paper (nats)", "wall time"];
+
+function groupCells(g: SummaryGroup): string[] {
+  const ms = (x: { mean: number; sd: number; n: number } | null) =>
+    x ? `${x.mean.toFixed(2)}${x.n > 1 ? ` ± ${x.sd.toFixed(2)} sd` : ""}` : "-";
+  return [g.label, `${g.completed}/${g.runs}`, ms(g.testBound), ms(g.iwae), paperText(g.paper)];
+}
+
+const GROUP_HEADER = ["cell", "seeds done", "test bound mean", "IWAE mean", "paper"];
+
+/** The summary as plain text for the terminal. */
+export function summaryText(s: ExperimentSummary): string {
+  const counts = Object.entries(s.counts).map(([k, v]) => `${v} ${k}`).join(", ");
+  const parts = [
+    `${s.experiment} (profile ${s.profile}): ${counts}`,
+    "",
+    textTable(HEADER, s.rows.map(rowCells)),
+  ];
+  if (s.groups.length < s.rows.length) parts.push("", textTable(GROUP_HEADER, s.groups.map(groupCells)));
+  return parts.join("\n");
+}
+
+/** The summary as Markdown (cells escaped for tables and HTML). */
+export function summaryMarkdown(s: ExperimentSummary): string {
+  const table = (h: string[], rows: string[][]) =>
+    [
+      `| ${h.join(" | ")} |`,
+      `|${h.map(() => " --- ").join("|")}|`,
+      ...rows.map((r) => `| ${r.map(mdCell).join(" | ")} |`),
+    ].join("\n");
+  const counts = Object.entries(s.counts).map(([k, v]) => `${v} ${k}`).join(", ");
+  return [
+    `# ${mdCell(s.experiment)}: summary (profile ${mdCell(s.profile)})`,
+    "",
+    mdCell(s.description),
+    "",
+    `Runs: ${counts}. Generated ${s.generatedAt} from \`${mdCell(s.runsDir)}\`. ` +
+    "Bounds are test-set negative log-likelihood bounds in nats per image (lower is better); ± is the standard error.",
+    "",
+    table(HEADER, s.rows.map(rowCells)),
+    "",
+    "## Mean over seeds",
+    "",
+    table(GROUP_HEADER, s.groups.map(groupCells)),
+    "",
+  ].join("\n");
+}
+
+let tmpCounter = 0;
+
+/** Writes `path` atomically (temporary file beside it, then rename). */
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp-${Deno.pid}-${++tmpCounter}`;
+  try {
+    await Deno.writeTextFile(tmp, text);
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}
+
+/** Writes `<reportsDir>/<experiment>.summary.json` and `.md`; returns their paths. */
+export async function writeSummary(
+  s: ExperimentSummary,
+  reportsDir: string,
+): Promise<{ json: string; md: string }> {
+  await Deno.mkdir(reportsDir, { recursive: true });
+  const base = `${reportsDir.replace(/\/+$/, "") || "."}/${s.experiment}.summary`;
+  await writeFileAtomic(`${base}.json`, JSON.stringify(s, null, 2) + "\n");
+  await writeFileAtomic(`${base}.md`, summaryMarkdown(s));
+  return { json: `${base}.json`, md: `${base}.md` };
+}
