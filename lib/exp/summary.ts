@@ -5,6 +5,7 @@
  * several shards finishing together never leave a torn file).
  * @module
  */
+import { writeFileAtomic as writeRecordAtomic } from "../record/io.ts";
 import type { Estimate, Result } from "../record/types.ts";
 import type { PaperTarget } from "./define.ts";
 import { formatDuration, formatEstimate, mdCell, textTable } from "./format.ts";
@@ -187,18 +188,12 @@ export function summaryMarkdown(s: ExperimentSummary): string {
   ].join("\n");
 }
 
-let tmpCounter = 0;
-
-/** Writes `path` atomically (temporary file beside it, then rename). */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${Deno.pid}-${++tmpCounter}`;
-  try {
-    await Deno.writeTextFile(tmp, text);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
+/**
+ * Writes `path` atomically with lib/record's writer (a dot-named temporary file beside it, fsync, rename),
+ * so that a crash leaves the old file or the new one, and at most a temporary file every reader ignores.
+ */
+export function writeFileAtomic(path: string, text: string): Promise<void> {
+  return writeRecordAtomic(path, text);
 }
 
 /** Writes `<reportsDir>/<experiment>.summary.json` and `.md`; returns their paths. */

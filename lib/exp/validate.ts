@@ -527,5 +527,11 @@ export async function loadExperiment(nameOrPath: string, root = PROJECT_ROOT): P
     ch.fail("", `${kind}: ${msg}`);
   }
   const expected = abs.split("/").pop()!.replace(/\.ts$/, "");
-  return validateExperiment(mod, file, EXPERIMENT_NAME.test(expected) ? expected : undefined);
+  try {
+    return validateExperiment(mod, file, EXPERIMENT_NAME.test(expected) ? expected : undefined);
+  } catch (err) {
+    // The file's own code (a getter, a Proxy, a where filter) may throw anything while it is read.
+    if (err instanceof ExperimentError) throw err;
+    ch.fail("", `threw while being read: ${(err as Error)?.message ?? String(err)}`);
+  }
 }

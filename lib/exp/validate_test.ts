@@ -353,6 +353,18 @@ Deno.test("loadExperiment() reports a syntax error with the file name, line and 
   }
 });
 
+Deno.test("loadExperiment() turns an error thrown by the file's own code while it is read into a message", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "exp-proxy-" });
+  try {
+    const path = `${dir}/proxy.ts`;
+    await Deno.writeTextFile(path, `export default new Proxy({}, { get() { throw new Error("trap"); } });\n`);
+    const e = await assertRejects(() => loadExperiment(path), ExperimentError);
+    assertEquals(e.message, `${path}: threw while being read: trap`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("loadExperiment() refuses names that are paths and names nothing", async () => {
   for (const bad of ["../evil", "a/b", "..", "Smoke", ""]) {
     const e = await assertRejects(() => loadExperiment(bad), ExperimentError);

@@ -12,6 +12,7 @@
  * This file imports no tfjs.
  * @module
  */
+import { faultPoint } from "../faults.ts";
 import { isTempFile, readJson, RecordError, sha256Hex, writeFileAtomic, writeJsonAtomic } from "./io.ts";
 
 /** Marker identifying a checkpoint JSON. */
@@ -241,6 +242,7 @@ export async function saveCheckpoint(
   // moment exists where its .json describes the new .bin.
   await Deno.remove(file.jsonPath).catch(() => {});
   await writeFileAtomic(file.binPath, bin);
+  if (!opts.folder) faultPoint(`checkpoint:${ckpt.step}`);
   await writeJsonAtomic(file.jsonPath, meta);
   await prune(dir, keep, name);
   return file;

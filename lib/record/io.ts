@@ -12,6 +12,8 @@
  * @module
  */
 
+import { checkNoSpace, killArmed, killNow } from "../faults.ts";
+
 /** A run-record file that is missing, unreadable, foreign, truncated or malformed. */
 export class RecordError extends Error {
   /** Creates the error; `name` is set so that messages read "RecordError: ...". */
@@ -69,9 +71,15 @@ async function syncDir(dir: string): Promise<void> {
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
   const bytes = typeof data === "string" ? encoder.encode(data) : data;
   const tmp = tempPathFor(path);
+  const point = `write:${splitPath(path).base}`;
   try {
+    checkNoSpace(point);
     const file = await Deno.open(tmp, { write: true, createNew: true });
     try {
+      if (killArmed(point)) {
+        await writeAll(file, bytes.subarray(0, bytes.length >> 1));
+        killNow();
+      }
       await writeAll(file, bytes);
       await file.sync();
     } finally {
@@ -121,6 +129,8 @@ export async function appendJsonl(path: string, obj: unknown, opts: { sync?: boo
     throw new RecordError(`Could not open ${path} for appending: ${(e as Error).message}`, { cause: e });
   }
   try {
+    const point = `append:${splitPath(path).base}`;
+    checkNoSpace(point);
     const size = (await file.stat()).size;
     let prefix = "";
     if (size > 0) {
@@ -128,6 +138,10 @@ export async function appendJsonl(path: string, obj: unknown, opts: { sync?: boo
       const last = new Uint8Array(1);
       await file.read(last);
       if (last[0] !== 0x0a) prefix = "\n";
+    }
+    if (killArmed(point)) {
+      await writeAll(file, encoder.encode(prefix + line.slice(0, line.length >> 1)));
+      killNow();
     }
     await writeAll(file, encoder.encode(prefix + line + "\n"));
     if (opts.sync ?? true) await file.sync();
@@ -271,41 +285,59 @@ export interface TruncateResult {
  * is greater than `step` is removed, and so is a torn last line. Used on resume, so that lines written
  * after the checkpoint being resumed from are written again identically rather than duplicated.
  *
- * Lines up to the cut are kept byte for byte (including any bad line, which readers keep reporting). The
- * rewrite is atomic (temp file + rename); a file that needs no change is not touched, and a missing file
- * is left missing.
+ * Lines up to the cut are kept byte for byte (including any bad line, which readers keep reporting), except
+ * those for which `opts.drop` returns true (the trainer drops an unfinished run's final test evaluation,
+ * which it writes after its last checkpoint). The rewrite is atomic (temp file + rename); a file that needs
+ * no change is not touched, and a missing file is left missing.
  * @example
  * ```ts
  * await truncateJsonlToStep("runs/x/metrics.jsonl", 400);
+ * await truncateJsonlToStep("runs/x/eval.jsonl", 400, { drop: (l) => l.split === "test" });
  * ```
  */
-export async function truncateJsonlToStep(path: string, step: number): Promise<TruncateResult> {
+export async function truncateJsonlToStep(
+  path: string,
+  step: number,
+  opts: { drop?: (line: Record<string, unknown>) => boolean } = {},
+): Promise<TruncateResult> {
   const bytes = await readBytes(path, "JSONL file", true);
   if (bytes === null) return { kept: 0, removed: 0, tornTail: false };
   const completeEnd = bytes.lastIndexOf(0x0a) + 1;
   const tornTail = completeEnd < bytes.length;
   const decoder = new TextDecoder();
+  const keep: Uint8Array[] = [];
   let kept = 0;
   let removed = 0;
-  let cut = -1;
+  let cut = false;
   let start = 0;
   while (start < completeEnd) {
     const nl = bytes.indexOf(0x0a, start);
-    if (cut < 0) {
-      let lineStep: unknown;
+    if (!cut) {
+      let line: unknown;
       try {
-        lineStep = (JSON.parse(decoder.decode(bytes.subarray(start, nl))) as { step?: unknown })?.step;
+        line = JSON.parse(decoder.decode(bytes.subarray(start, nl)));
       } catch {
-        lineStep = undefined; // a bad line carries no step: it is kept like any line before the cut
+        line = undefined; // a bad line carries no step: it is kept like any line before the cut
       }
-      if (typeof lineStep === "number" && lineStep > step) cut = start;
+      const rec = typeof line === "object" && line !== null ? line as Record<string, unknown> : null;
+      if (typeof rec?.step === "number" && rec.step > step) cut = true;
+      else if (rec && opts.drop?.(rec)) removed++;
+      else {
+        keep.push(bytes.subarray(start, nl + 1));
+        kept++;
+      }
     }
-    if (cut < 0) kept++;
-    else removed++;
+    if (cut) removed++;
     start = nl + 1;
   }
-  if (cut < 0 && !tornTail) return { kept, removed, tornTail };
-  await writeFileAtomic(path, bytes.subarray(0, cut < 0 ? completeEnd : cut));
+  if (removed === 0 && !tornTail) return { kept, removed, tornTail };
+  const out = new Uint8Array(keep.reduce((n, b) => n + b.length, 0));
+  let at = 0;
+  for (const b of keep) {
+    out.set(b, at);
+    at += b.length;
+  }
+  await writeFileAtomic(path, out);
   return { kept, removed, tornTail };
 }
 

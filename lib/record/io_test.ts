@@ -164,6 +164,16 @@ Deno.test("truncateJsonlToStep() removes lines after the step and a torn tail, k
     assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["m.jsonl"]);
   }));
 
+Deno.test("truncateJsonlToStep() with drop also removes the matching lines at or before the step", () =>
+  withTempDir(async (dir) => {
+    const p = `${dir}/e.jsonl`;
+    const valid = '{"step":6,"split":"valid"}\n{"step":12,"split":"valid"}\n';
+    await Deno.writeTextFile(p, valid + '{"step":12,"split":"test"}\n{"step":14,"split":"valid"}\n');
+    const r = await truncateJsonlToStep(p, 12, { drop: (l) => l.split === "test" });
+    assertEquals(r, { kept: 2, removed: 2, tornTail: false });
+    assertEquals(await Deno.readTextFile(p), valid);
+  }));
+
 Deno.test("truncateJsonlToStep() then appending reproduces an uninterrupted file byte for byte", () =>
   withTempDir(async (dir) => {
     const a = `${dir}/a.jsonl`;

@@ -7,6 +7,7 @@ import { experimentReportHtml, type ReportDigest } from "./html.ts";
 import { type IndexEntry, indexHtml } from "./index_page.ts";
 import { checkExperimentName as checkRunsExperimentName } from "../record/runs.ts";
 import { readExperimentRuns } from "./records.ts";
+import { writeFileAtomic } from "../record/io.ts";
 import type { PaperTargets } from "./summary.ts";
 
 /** Options of {@linkcode renderExperimentReport}. */
@@ -69,12 +70,13 @@ export function checkExperimentName(name: string): void {
   if (name === "index") throw new Error(`Experiment name "index" is taken by the reports' index page`);
 }
 
-/** Writes a file atomically: a temporary file beside it, then a rename. */
+/**
+ * Writes a file atomically with lib/record's writer (a dot-named temporary file beside it, fsync, rename), so
+ * that a crash leaves the old report or the new one, and at most a temporary file every reader ignores.
+ */
 export async function writeAtomic(path: string, text: string): Promise<number> {
   const bytes = new TextEncoder().encode(text);
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  await Deno.writeFile(tmp, bytes);
-  await Deno.rename(tmp, path);
+  await writeFileAtomic(path, bytes);
   return bytes.length;
 }
 

@@ -22,7 +22,8 @@ Data:     --dataset binarized-mnist|mnist  --binarize dynamic|threshold  --data-
           --download (fetch missing files from the canonical URLs, hash-checked)
 Run:      --backend auto|tensorflow|webgpu|wasm|cpu (default wasm)  --run-dir DIR (default runs/train/<run-id>)
           --dry-run (print the resolved config and run id)  --help
-Exit status: 0 completed, 1 failed (non-finite loss, bad data), 2 bad flags, 130 interrupted.`;
+Exit status: 0 completed, 1 failed (non-finite loss, bad data), 2 bad flags, 130 interrupted by SIGINT,
+143 interrupted by SIGTERM (as \`deno task exp\`).`;
 
 const INT_FLAGS: Record<string, [keyof DrawConfig | keyof TrainConfig, "model" | "train"]> = {
   T: ["T", "model"],
@@ -172,12 +173,23 @@ export async function main(argv: readonly string[]): Promise<number> {
     console.log(JSON.stringify({ runId, runDir, config: args.config }, null, 2));
     return 0;
   }
+  if (Deno.permissions.querySync({ name: "write", path: runDir }).state !== "granted") {
+    console.error(
+      `train: --run-dir ${runDir}: this process may not write there (\`deno task train\` writes only in runs/)`,
+    );
+    return 2;
+  }
   const backend = await initBackend(args.backend);
   console.error(`train: run ${runId} in ${runDir} on ${backend.name} (${backend.device})`);
   const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  const caught: { signal: Deno.Signal } = { signal: "SIGINT" };
+  const handlers = (["SIGINT", "SIGTERM"] as const).map((sig) =>
+    [sig, () => {
+      caught.signal = sig;
+      controller.abort();
+    }] as const
+  );
+  for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
   try {
     const { trainRun } = await import("./run.ts");
     const result = await trainRun({
@@ -201,12 +213,13 @@ export async function main(argv: readonly string[]): Promise<number> {
       },
     });
     console.log(JSON.stringify(result));
-    return result.status === "completed" ? 0 : result.status === "interrupted" ? 130 : 1;
+    if (result.status === "interrupted") return caught.signal === "SIGTERM" ? 143 : 130;
+    return result.status === "completed" ? 0 : 1;
   } catch (e) {
     console.error(`train: ${(e as Error).message}`);
     return 1;
   } finally {
-    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+    for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
   }
 }
 

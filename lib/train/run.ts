@@ -20,7 +20,7 @@ import {
   loadLatestCheckpoint,
   saveCheckpoint,
 } from "../record/checkpoint.ts";
-import { appendJsonl, truncateJsonlToStep, writeJsonAtomic } from "../record/io.ts";
+import { appendJsonl, isTempFile, truncateJsonlToStep, writeJsonAtomic } from "../record/io.ts";
 import {
   collectEnvironment,
   collectGit,
@@ -32,6 +32,7 @@ import {
 } from "../record/manifest.ts";
 import type { EvalLine, GradientLine, MetricLine, Result } from "../record/types.ts";
 import { RandomStream, restoreStreams, splitSeed, streamSeed, streamStates } from "../random.ts";
+import { faultPoint, nanAtStep } from "../faults.ts";
 import { Adam } from "./adam.ts";
 import type { TrainRunner, TrainRunOptions } from "./api.ts";
 import type { RunConfig } from "./config.ts";
@@ -140,14 +141,22 @@ async function loadData(opts: TrainRunOptions): Promise<{ train: Dataset; valid:
   return { train, valid, test };
 }
 
-/** Environment hook used by the fault-injection suite: `REDRAW_FAULT_NAN_AT_STEP=<step>`. */
-function envNanStep(): number | undefined {
-  try {
-    const v = Deno.env.get("REDRAW_FAULT_NAN_AT_STEP");
-    return v ? Number(v) : undefined;
-  } catch {
-    return undefined;
+/**
+ * Prepares a run folder for (re)starting, under its lock: removes temporary files a killed writer left
+ * behind and a result.json that does not say completed (a failed run being retried), so that the folder
+ * reads as an unfinished run until this run ends.
+ */
+async function clearUnfinished(runDir: string): Promise<void> {
+  for await (const e of Deno.readDir(runDir)) {
+    if (e.isFile && isTempFile(e.name)) await Deno.remove(`${runDir}/${e.name}`).catch(() => {});
   }
+  let status: unknown = null;
+  try {
+    status = (JSON.parse(await Deno.readTextFile(`${runDir}/result.json`)) as { status?: unknown })?.status;
+  } catch {
+    return; // missing; an unreadable one is left for the user (the runner refuses such a folder)
+  }
+  if (status !== "completed") await Deno.remove(`${runDir}/result.json`);
 }
 
 /**
@@ -174,8 +183,12 @@ export const trainRun: TrainRunner = async (opts) => {
     manifestExists = false;
   }
   if (manifestExists) await readManifest(runDir);
+  await clearUnfinished(runDir);
   const resumeStep = checkpoint?.step ?? 0;
-  for (const f of Object.values(FILES)) await truncateJsonlToStep(`${runDir}/${f}`, resumeStep);
+  // The final test line is written after the last checkpoint: an unfinished run's is evaluated again.
+  for (const f of Object.values(FILES)) {
+    await truncateJsonlToStep(`${runDir}/${f}`, resumeStep, { drop: (l) => l.split === "test" });
+  }
   const resumeNotes = [...notes, ...(checkpoint ? [`resumed from ${checkpoint.name}`] : [])];
   const seeds = splitSeed(config.seed);
   if (!manifestExists) {
@@ -245,7 +258,7 @@ export const trainRun: TrainRunner = async (opts) => {
   );
   const deadline = tc.budget.minutes !== undefined ? tc.budget.minutes * 60 : Infinity;
   const evalEvery = tc.evalEvery > 0 ? tc.evalEvery : perEpoch;
-  const nanAt = opts.faults?.nanAtStep ?? envNanStep();
+  const nanAt = opts.faults?.nanAtStep ?? nanAtStep(opts.runId);
   const heartbeat = new Heartbeat(runDir, { intervalSeconds: 10 });
   heartbeat.start();
 
@@ -334,7 +347,11 @@ export const trainRun: TrainRunner = async (opts) => {
           failure: { step: step + 1, lastMetrics, offending },
           endedAt: new Date().toISOString(),
         });
-        return resultOf("failed");
+        // result.json last: it is the commit point the experiment runner reads (a failed run is retried
+        // only when asked); a crash before it leaves an unfinished run, which is resumed.
+        const failed = resultOf("failed");
+        await writeJsonAtomic(`${runDir}/result.json`, failed);
+        return failed;
       }
       step += 1;
       imagesSeen += batch.n;
@@ -357,6 +374,7 @@ export const trainRun: TrainRunner = async (opts) => {
         windowStart = now;
         windowImages = 0;
         await appendJsonl(`${runDir}/${FILES.metrics}`, metrics);
+        faultPoint(`step:${step}`);
         const grad: GradientLine = {
           step,
           globalNormBefore: r.globalNormBefore,
@@ -424,8 +442,11 @@ export const trainRun: TrainRunner = async (opts) => {
     );
     await writeJsonAtomic(`${runDir}/samples.json`, samples);
     const result = resultOf("completed", testLine);
-    await writeJsonAtomic(`${runDir}/result.json`, result);
+    // The manifest first, result.json last: result.json is the commit point (the runner skips a run that has
+    // one), so a crash between the two leaves an unfinished run that is resumed, never a completed result
+    // beside a manifest stuck at "running".
     await finish({ status: "completed", endedAt: new Date().toISOString() });
+    await writeJsonAtomic(`${runDir}/result.json`, result);
     return result;
   } catch (e) {
     await finish({

@@ -93,13 +93,19 @@ export function compareLines(
   return { compared: n, diff: null };
 }
 
+/** The lines of a JSONL record; none for a missing file (a run verified before its first evaluation). */
 async function lines<T>(path: string): Promise<T[]> {
-  try {
-    return (await readJsonl<T>(path)).lines;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return [];
-    throw e;
-  }
+  return (await readJsonl<T>(path, { missingOk: true })).lines;
+}
+
+/**
+ * A fresh scratch folder in the project's runs folder (`runs/.verify-XXXX`): `deno task verify` runs with the
+ * "train" permission set, which may write only there. Readers of runs/ skip dot-folders.
+ */
+async function scratchFolder(): Promise<string> {
+  const runs = new URL("../../runs/", import.meta.url).pathname;
+  await Deno.mkdir(runs, { recursive: true });
+  return await Deno.makeTempDir({ dir: runs, prefix: ".verify-" });
 }
 
 /**
@@ -132,7 +138,7 @@ export async function verifyRun(
   if (lock !== manifest.lockSha256) {
     warnings.push(`deno.lock differs: recorded ${manifest.lockSha256}, now ${lock}`);
   }
-  const scratch = opts.scratchDir ?? await Deno.makeTempDir({ prefix: "redraw-verify-" });
+  const scratch = opts.scratchDir ?? await scratchFolder();
   try {
     const { trainRun } = await import("./run.ts");
     await trainRun({
@@ -176,16 +182,29 @@ export async function verifyRun(
 /** CLI entry: exit 0 when identical, 1 when a difference was found, 2 on bad flags. */
 export async function main(argv: readonly string[]): Promise<number> {
   const unknown: string[] = [];
-  const a = parseArgs(argv, {
-    string: ["steps", "data-dir", "backend"],
-    unknown: (x) => (unknown.push(x), false),
-  });
   try {
+    let a;
+    try {
+      a = parseArgs(argv, {
+        string: ["steps", "data-dir", "backend"],
+        unknown: (x) => (unknown.push(x), false),
+      });
+    } catch (e) {
+      throw new FlagError((e as Error).message); // e.g. `Flag "--steps" needs a value`
+    }
     if (unknown.length) throw new FlagError(`Unknown flag ${JSON.stringify(unknown[0])}`);
     if (a._.length !== 1) {
       throw new FlagError("Usage: deno task verify <run-dir> [--steps K] [--data-dir DIR] [--backend B]");
     }
-    if (typeof a.backend === "string") await initBackend(parseBackend(a.backend));
+    if (typeof a.backend === "string") {
+      let backend;
+      try {
+        backend = parseBackend(a.backend);
+      } catch (e) {
+        throw new FlagError((e as Error).message);
+      }
+      await initBackend(backend);
+    }
     const steps = typeof a.steps === "string" ? numberFlag("steps", a.steps, true) : undefined;
     if (steps !== undefined && steps < 1) throw new FlagError(`--steps must be at least 1, got ${steps}`);
     const r = await verifyRun(String(a._[0]), { steps, dataDir: a["data-dir"] as string | undefined });
