@@ -15,7 +15,7 @@
  *   (k=50) on all 10,000 test images. Meant for a GPU.
  * @module
  */
-import { defineExperiment, SMOKE_PROFILE } from "../lib/exp/define.ts";
+import { defineExperiment, paperProfile, quickProfile, SMOKE_PROFILE } from "../lib/exp/define.ts";
 
 export default defineExperiment({
   name: "attention-ablation",
@@ -26,32 +26,16 @@ export default defineExperiment({
   seeds: [1, 2, 3],
   profiles: {
     smoke: SMOKE_PROFILE,
-    quick: {
-      description: "About 22 min on 2 CPU cores (wasm): T=10, n_z=10 (paper 64, 100), LSTM 256, read 2, " +
+    quick: quickProfile(
+      9,
+      "About 22 min on 2 CPU cores (wasm): T=10, n_z=10 (paper 64, 100), LSTM 256, read 2, " +
         "write 5, 9-minute budget per cell, 1 seed, full test set, IWAE k=10.",
-      model: { T: 10, nZ: 10 },
-      train: {
-        budget: { minutes: 9 },
-        evalEvery: 500,
-        evalValidLimit: 1000,
-        testLimit: 0,
-        iwaeK: 10,
-      },
-      seeds: [1],
-    },
-    paper: {
-      description:
-        "Table 3 (T=64, LSTM 256, z 100, read 2, write 5), 3 seeds, 100 epochs or 48 h, IWAE k=50. GPU.",
-      train: {
-        budget: { epochs: 100, minutes: 48 * 60 },
-        evalEvery: 0,
-        evalValidLimit: 0,
-        testLimit: 0,
-        iwaeK: 50,
-        checkpointEvery: 1000,
-        histEvery: 1000,
-      },
-    },
+      { T: 10, nZ: 10 },
+      { iwaeK: 10 },
+    ),
+    paper: paperProfile(
+      "Table 3 (T=64, LSTM 256, z 100, read 2, write 5), 3 seeds, 100 epochs or 48 h, IWAE k=50. GPU.",
+    ),
   },
   paperTargets: { "attention=true": "DRAW", "attention=false": "DRAW without attention" },
 });

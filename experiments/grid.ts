@@ -13,7 +13,7 @@
  * - paper: Table 3 except the grid, 3 seeds, up to 100 epochs or 48 hours per run, IWAE k=50. Meant for a GPU.
  * @module
  */
-import { defineExperiment, SMOKE_PROFILE } from "../lib/exp/define.ts";
+import { defineExperiment, paperProfile, quickProfile, SMOKE_PROFILE } from "../lib/exp/define.ts";
 
 export default defineExperiment({
   name: "grid",
@@ -31,30 +31,12 @@ export default defineExperiment({
   seeds: [1, 2, 3],
   profiles: {
     smoke: SMOKE_PROFILE,
-    quick: {
-      description: "About 21 min on 2 CPU cores (wasm): T=10 (paper 64), n_z=10 (paper 100), LSTM 256, " +
+    quick: quickProfile(
+      5,
+      "About 21 min on 2 CPU cores (wasm): T=10 (paper 64), n_z=10 (paper 100), LSTM 256, " +
         "5-minute budget per cell, 1 seed, full test set, no IWAE.",
-      model: { T: 10, nZ: 10 },
-      train: {
-        budget: { minutes: 5 },
-        evalEvery: 500,
-        evalValidLimit: 1000,
-        testLimit: 0,
-        iwaeK: 0,
-      },
-      seeds: [1],
-    },
-    paper: {
-      description: "Table 3 except the grid, 3 seeds, 100 epochs or 48 h, IWAE k=50. GPU.",
-      train: {
-        budget: { epochs: 100, minutes: 48 * 60 },
-        evalEvery: 0,
-        evalValidLimit: 0,
-        testLimit: 0,
-        iwaeK: 50,
-        checkpointEvery: 1000,
-        histEvery: 1000,
-      },
-    },
+      { T: 10, nZ: 10 },
+    ),
+    paper: paperProfile("Table 3 except the grid, 3 seeds, 100 epochs or 48 h, IWAE k=50. GPU."),
   },
 });

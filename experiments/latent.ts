@@ -9,7 +9,7 @@
  * - paper: Table 3 except n_z, 3 seeds, up to 100 epochs or 48 hours per run, IWAE k=50. Meant for a GPU.
  * @module
  */
-import { defineExperiment, SMOKE_PROFILE } from "../lib/exp/define.ts";
+import { defineExperiment, paperProfile, quickProfile, SMOKE_PROFILE } from "../lib/exp/define.ts";
 
 export default defineExperiment({
   name: "latent",
@@ -20,31 +20,13 @@ export default defineExperiment({
   seeds: [1, 2, 3],
   profiles: {
     smoke: SMOKE_PROFILE,
-    quick: {
-      description: "About 21 min on 2 CPU cores (wasm): T=10 (paper 64), LSTM 256, read 2, write 5, " +
+    quick: quickProfile(
+      5,
+      "About 21 min on 2 CPU cores (wasm): T=10 (paper 64), LSTM 256, read 2, write 5, " +
         "5-minute budget per cell, 1 seed, full test set, no IWAE.",
-      model: { T: 10 },
-      train: {
-        budget: { minutes: 5 },
-        evalEvery: 500,
-        evalValidLimit: 1000,
-        testLimit: 0,
-        iwaeK: 0,
-      },
-      seeds: [1],
-    },
-    paper: {
-      description: "Table 3 except n_z, 3 seeds, 100 epochs or 48 h, IWAE k=50. GPU.",
-      train: {
-        budget: { epochs: 100, minutes: 48 * 60 },
-        evalEvery: 0,
-        evalValidLimit: 0,
-        testLimit: 0,
-        iwaeK: 50,
-        checkpointEvery: 1000,
-        histEvery: 1000,
-      },
-    },
+      { T: 10 },
+    ),
+    paper: paperProfile("Table 3 except n_z, 3 seeds, 100 epochs or 48 h, IWAE k=50. GPU."),
   },
   // Only n_z=100 is the paper's configuration (in the paper profile).
   paperTargets: (cell) => (cell.nZ === 100 ? "DRAW" : null),

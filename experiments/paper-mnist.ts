@@ -12,7 +12,7 @@
  *   IWAE k=50. Meant for a GPU.
  * @module
  */
-import { defineExperiment, SMOKE_PROFILE } from "../lib/exp/define.ts";
+import { defineExperiment, paperProfile, quickProfile, SMOKE_PROFILE } from "../lib/exp/define.ts";
 
 export default defineExperiment({
   name: "paper-mnist",
@@ -24,31 +24,14 @@ export default defineExperiment({
   seeds: [1, 2, 3],
   profiles: {
     smoke: SMOKE_PROFILE,
-    quick: {
-      description: "About 27 min on 2 CPU cores (wasm): Table 3 model unchanged, 25-minute budget, 1 seed, " +
+    quick: quickProfile(
+      25,
+      "About 27 min on 2 CPU cores (wasm): Table 3 model unchanged, 25-minute budget, 1 seed, " +
         "full test set, no IWAE.",
-      train: {
-        budget: { minutes: 25 },
-        evalEvery: 250,
-        evalValidLimit: 1000,
-        testLimit: 0,
-        iwaeK: 0,
-        checkpointEvery: 100,
-      },
-      seeds: [1],
-    },
-    paper: {
-      description: "Table 3, 3 seeds, 100 epochs or 48 h, IWAE k=50. GPU.",
-      train: {
-        budget: { epochs: 100, minutes: 48 * 60 },
-        evalEvery: 0,
-        evalValidLimit: 0,
-        testLimit: 0,
-        iwaeK: 50,
-        checkpointEvery: 1000,
-        histEvery: 1000,
-      },
-    },
+      {},
+      { evalEvery: 250, checkpointEvery: 100 },
+    ),
+    paper: paperProfile("Table 3, 3 seeds, 100 epochs or 48 h, IWAE k=50. GPU."),
   },
   paperTargets: { base: "DRAW" },
 });

@@ -11,7 +11,7 @@
  * - paper: Table 3 except T, 3 seeds, up to 100 epochs or 48 hours per run, IWAE k=50. Meant for a GPU.
  * @module
  */
-import { defineExperiment, SMOKE_PROFILE } from "../lib/exp/define.ts";
+import { defineExperiment, paperProfile, quickProfile, SMOKE_PROFILE } from "../lib/exp/define.ts";
 
 export default defineExperiment({
   name: "timesteps",
@@ -22,31 +22,13 @@ export default defineExperiment({
   seeds: [1, 2, 3],
   profiles: {
     smoke: SMOKE_PROFILE,
-    quick: {
-      description: "About 22 min on 2 CPU cores (wasm): n_z=10 (paper 100), LSTM 128 (paper 256), read 2, " +
+    quick: quickProfile(
+      5,
+      "About 22 min on 2 CPU cores (wasm): n_z=10 (paper 100), LSTM 128 (paper 256), read 2, " +
         "write 5, 5-minute budget per cell, 1 seed, full test set, no IWAE.",
-      model: { nZ: 10, encSize: 128, decSize: 128 },
-      train: {
-        budget: { minutes: 5 },
-        evalEvery: 500,
-        evalValidLimit: 1000,
-        testLimit: 0,
-        iwaeK: 0,
-      },
-      seeds: [1],
-    },
-    paper: {
-      description: "Table 3 except T, 3 seeds, 100 epochs or 48 h, IWAE k=50. GPU.",
-      train: {
-        budget: { epochs: 100, minutes: 48 * 60 },
-        evalEvery: 0,
-        evalValidLimit: 0,
-        testLimit: 0,
-        iwaeK: 50,
-        checkpointEvery: 1000,
-        histEvery: 1000,
-      },
-    },
+      { nZ: 10, encSize: 128, decSize: 128 },
+    ),
+    paper: paperProfile("Table 3 except T, 3 seeds, 100 epochs or 48 h, IWAE k=50. GPU."),
   },
   // Only T=64 is the paper's configuration (in the paper profile).
   paperTargets: (cell) => (cell.T === 64 ? "DRAW" : null),
