@@ -38,6 +38,13 @@ export function parseBackend(value: string, flag = "--backend"): BackendRequest 
 
 let bmmGradRegistered = false;
 let current: BackendInfo | null = null;
+let wasmThreads = 1;
+let wasmThreadWorkers: Array<{ terminate(): void }> = [];
+
+/** True once the wasm backend has been instantiated (`tf.findBackend` would instantiate it). */
+function wasmInstantiated(): boolean {
+  return "wasm" in (tf.engine() as unknown as { registry: Record<string, unknown> }).registry;
+}
 
 /** The backend obtained by the last successful {@linkcode initBackend}, or null before any. */
 export function currentBackend(): BackendInfo | null {
@@ -79,15 +86,125 @@ export function registerFastMatMulGradient(): void {
   });
 }
 
+/**
+ * Emscripten's pthread worker script (tfjs's `*.worker.js`), run as a Deno module worker in its web-worker
+ * mode: `process` is hidden so it does not take its Node path, and the `load` message's main script (a blob
+ * URL) is fetched before the synchronous `importScripts` that the script calls. Messages are queued until then.
+ */
+const PTHREAD_WORKER_SHIM = `
+delete globalThis.process;
+const workerUrl = decodeURIComponent(location.hash.slice(1));
+let mainSource = null;
+globalThis.importScripts = () => (0, eval)(mainSource);
+const pending = [];
+let handler = null, busy = false;
+async function pump() {
+  if (busy || !handler) return;
+  busy = true;
+  while (pending.length) {
+    const e = pending.shift();
+    if (e.data && e.data.cmd === "load" && typeof e.data.urlOrBlob === "string") {
+      mainSource = await (await fetch(e.data.urlOrBlob)).text();
+    }
+    handler(e);
+  }
+  busy = false;
+}
+self.onmessage = (e) => { pending.push(e); pump(); };
+const src = await (await fetch(workerUrl)).text();
+const queue = self.onmessage;
+(0, eval)(src);
+handler = self.onmessage;
+self.onmessage = queue;
+pump();
+`;
+
+/**
+ * Lets tfjs-wasm's multithreaded build run under Deno. tfjs disables threads whenever it detects Node (Deno
+ * looks like Node to npm packages), and its Emscripten glue then expects Node's `worker_threads`, which Deno
+ * cannot start from a blob URL. So: report thread support, make the glue's `Worker` (assigned to
+ * `globalThis.Worker` in Node mode) a wrapper that runs the pthread script in a Deno web worker (see
+ * `PTHREAD_WORKER_SHIM`) and speaks Node's worker API to the glue, and report twice as many CPUs to
+ * `os.cpus()` (tfjs caps the pool at half the logical cores, assuming hyper-threads).
+ */
+async function patchWasmThreads(threads: number): Promise<void> {
+  tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", true);
+  const DenoWorker = globalThis.Worker;
+  const shim = URL.createObjectURL(new Blob([PTHREAD_WORKER_SHIM], { type: "text/javascript" }));
+  class NodeStyleWorker {
+    worker: Worker;
+    onmessage: ((e: unknown) => void) | null = null;
+    onerror: ((e: unknown) => void) | null = null;
+    constructor(url: string) {
+      this.worker = new DenoWorker(`${shim}#${encodeURIComponent(String(url))}`, { type: "module" });
+      wasmThreadWorkers.push(this.worker);
+    }
+    on(event: string, fn: (x: unknown) => void): void {
+      if (event === "message") this.worker.addEventListener("message", (e) => fn((e as MessageEvent).data));
+      else if (event === "error") this.worker.addEventListener("error", (e) => fn(e));
+    }
+    postMessage(m: Record<string, unknown>, transfer?: Transferable[]): void {
+      // A Blob cannot be cloned into a Deno worker; a blob URL (shared by all workers) can.
+      if (m && m.cmd === "load" && m.urlOrBlob instanceof Blob) {
+        m = { ...m, urlOrBlob: URL.createObjectURL(m.urlOrBlob) };
+      }
+      this.worker.postMessage(m, transfer ?? []);
+    }
+    terminate(): void {
+      this.worker.terminate();
+    }
+    ref(): void {}
+    unref(): void {}
+  }
+  Object.defineProperty(globalThis, "Worker", {
+    configurable: true,
+    get: () => NodeStyleWorker,
+    set: () => {},
+  });
+  const os = (await import("node:os")).default as unknown as { cpus: () => unknown[] };
+  const cpus = os.cpus.bind(os);
+  os.cpus = () => Array.from({ length: 2 * threads }, (_, i) => cpus()[i % Math.max(cpus().length, 1)]);
+}
+
+/**
+ * Asks for tfjs-wasm's multithreaded build with `n` threads (1 = the single-threaded SIMD build, the
+ * default). Must be called before the wasm backend is first initialised; the threads then live until
+ * {@linkcode stopWasmThreads} or process exit. Only XNNPACK kernels (matrix products, sigmoid) use them.
+ * @example
+ * ```ts
+ * setWasmThreads(2);
+ * await initBackend("wasm"); // device: "tfjs-wasm (SIMD, 2 threads)"
+ * ```
+ */
+export function setWasmThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1 || n > 8) {
+    throw new RangeError(`The wasm thread count must be an integer from 1 to 8, got ${JSON.stringify(n)}`);
+  }
+  if (wasmInstantiated()) {
+    throw new Error(`setWasmThreads(${n}) must be called before the wasm backend is initialised`);
+  }
+  wasmThreads = n;
+}
+
+/** Terminates the wasm pthread workers (they keep a Deno process alive otherwise). */
+export function stopWasmThreads(): void {
+  for (const w of wasmThreadWorkers) w.terminate();
+  wasmThreadWorkers = [];
+}
+
 async function tryWasm(): Promise<string | null> {
   const wasm = await import("@tensorflow/tfjs-backend-wasm");
   // The wasm binaries ship in the npm package; `nodeModulesDir: auto` puts it beside the project.
   wasm.setWasmPaths(new URL("../node_modules/@tensorflow/tfjs-backend-wasm/dist/", import.meta.url).href);
+  if (wasmThreads > 1 && !wasmInstantiated()) {
+    await patchWasmThreads(wasmThreads);
+    wasm.setThreadsCount(wasmThreads);
+  }
   if (!(await tf.setBackend("wasm"))) return null;
   await tf.ready();
   const simd = tf.env().getBool("WASM_HAS_SIMD_SUPPORT");
-  const threads = tf.env().getBool("WASM_HAS_MULTITHREAD_SUPPORT");
-  return `tfjs-wasm (${simd ? "SIMD" : "no SIMD"}, ${threads ? "multithreaded" : "1 thread"})`;
+  const threads = wasmThreads > 1 ? wasm.getThreadsCount() : 1;
+  return `tfjs-wasm (${simd ? "SIMD" : "no SIMD"}, ${threads > 1 ? `${threads} threads` : "1 thread"})`;
 }
 
 interface GpuAdapterLike {

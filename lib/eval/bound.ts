@@ -5,6 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { DrawConfig } from "../draw/config.ts";
+import { drawLossFused, fusedKernelsAvailable } from "../draw/fused.ts";
 import { drawEpsilon, drawLoss } from "../draw/model.ts";
 import type { DrawParams } from "../draw/params.ts";
 import type { Estimate } from "../record/types.ts";
@@ -20,6 +21,11 @@ export interface EvalOptions {
   iwaeK?: number;
   /** Called after each batch with the number of images done. */
   onProgress?: (done: number) => void;
+  /**
+   * Forward pass: `fused` (lib/draw/fused.ts kernels; wasm and cpu), `tape` ({@linkcode drawLoss} in tf
+   * ops) or `auto` (fused where available). Same numbers to float32 rounding.
+   */
+  impl?: "auto" | "fused" | "tape";
 }
 
 /** Evaluation output: means over images, with standard errors over images. */
@@ -76,6 +82,8 @@ export async function evaluate(
   const S = opts.samples ?? 1;
   const k = opts.iwaeK ?? 0;
   const batchSize = opts.batchSize ?? 500;
+  const impl = opts.impl ?? "auto";
+  const loss = impl === "fused" || (impl === "auto" && fusedKernelsAvailable()) ? drawLossFused : drawLoss;
   const perImage = new Float64Array(n);
   const perImageIwae = k > 0 ? new Float64Array(n) : undefined;
   let sumX = 0, sumZ = 0;
@@ -85,7 +93,7 @@ export async function evaluate(
     for (let s = 0; s < S; s++) {
       const eps = drawEpsilon(cfg, b, stream);
       const [lx, lz] = tf.tidy(() => {
-        const l = drawLoss(cfg, params, x, eps);
+        const l = loss(cfg, params, x, eps);
         return [l.lossX, l.lossZ];
       });
       const [dx, dz] = [await lx.data(), await lz.data()];
@@ -110,7 +118,7 @@ export async function evaluate(
         ); //                                                                    [m*k, B*A]
         const eps = drawEpsilon(cfg, m * k, stream);
         const logW = tf.tidy(() => {
-          const l = drawLoss(cfg, params, xr, eps, { logWeights: true });
+          const l = loss(cfg, params, xr, eps, { logWeights: true });
           return tf.sub(l.logPriorMinusPosterior!, l.lossX); // log p(x|z) + log p(z) - log q(z|x)   [m*k]
         });
         const w = await logW.data();

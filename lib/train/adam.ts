@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { DrawParams } from "../draw/params.ts";
+import { adamUpdate, fusedKernelsAvailable, registerFusedKernels } from "../draw/kernels.ts";
 
 /** Adam hyper-parameters. */
 export interface AdamConfig {
@@ -30,15 +31,38 @@ export class Adam {
     }
   }
 
-  /** Applies one update with learning rate `lr`; `grads` must already be clipped. */
-  apply(grads: Record<string, tf.Tensor>, lr: number): void {
+  /**
+   * Applies one update with learning rate `lr` to the gradients `scale * grads` (`scale` < 1 is global-norm
+   * clipping; with the default 1, `grads` must already be clipped). On wasm and cpu each variable is updated
+   * by one fused kernel (lib/draw/kernels.ts), elsewhere by tf ops; both compute the same formula.
+   */
+  apply(grads: Record<string, tf.Tensor>, lr: number, scale = 1): void {
     this.t += 1;
     const { beta1, beta2, epsilon } = this.cfg;
     const c1 = 1 - Math.pow(beta1, this.t);
     const c2 = 1 - Math.pow(beta2, this.t);
+    if (fusedKernelsAvailable()) {
+      registerFusedKernels();
+      for (const [name, p] of Object.entries(this.params)) {
+        const [p2, m2, v2] = adamUpdate(p, this.m[name], this.v[name], grads[name], {
+          lr,
+          beta1,
+          beta2,
+          epsilon,
+          c1,
+          c2,
+          scale,
+        });
+        this.m[name].assign(m2);
+        this.v[name].assign(v2);
+        p.assign(p2);
+        tf.dispose([p2, m2, v2]);
+      }
+      return;
+    }
     tf.tidy(() => {
       for (const [name, p] of Object.entries(this.params)) {
-        const g = grads[name];
+        const g = scale === 1 ? grads[name] : tf.mul(grads[name], scale);
         const m = tf.add(tf.mul(this.m[name], beta1), tf.mul(g, 1 - beta1));
         const v = tf.add(tf.mul(this.v[name], beta2), tf.mul(tf.square(g), 1 - beta2));
         this.m[name].assign(m);

@@ -1,0 +1,207 @@
+/**
+ * The bench results file (`bench/results/<date>-<host>.json`): its types, merging, statistics and the
+ * Markdown table printed by `deno task bench`. No tfjs here, so it is cheap to test.
+ * @module
+ */
+
+/** Where the numbers were measured. */
+export interface MachineInfo {
+  host: string;
+  cpuModel: string;
+  cores: number;
+  memoryBytes: number | null;
+  os: string;
+  deno: string;
+  v8: string;
+  typescript: string;
+  tfjs: string;
+  git: { commit: string; dirty: boolean } | null;
+}
+
+/** One (config, backend) measurement. */
+export interface BenchRun {
+  config: string;
+  backend: string;
+  device?: string;
+  batch: number;
+  /** tfjs-wasm threads (null on other backends). */
+  threads: number | null;
+  /** Gradient implementation asked for (`auto` = fused kernels on wasm and cpu). */
+  impl: string;
+  /** Free-form label (`--label`), part of a run's identity so that repeated sessions can coexist. */
+  label?: string;
+  /** Training images per second at the median step time. */
+  imagesPerSec: number;
+  msPerStep: number;
+  msPerStepMin: number;
+  msPerStepMax: number;
+  msPerStepP25: number;
+  msPerStepP75: number;
+  timedSteps: number;
+  warmupSteps: number;
+  kernelsPerStep: number;
+  evalImages: number;
+  evalBatch: number;
+  evalSeconds: number;
+  evalImagesPerSec: number;
+  wasmHeapBytes: number | null;
+  /** Process RSS at the end of the run. */
+  rssBytes: number;
+  /** Largest RSS seen after each timed step and after evaluation. */
+  maxSampledRssBytes: number;
+  /** The process's peak RSS so far (VmHWM; null without /proc access). */
+  peakRssBytes: number | null;
+  loadavgBefore: number[];
+  loadavgAfter: number[];
+  finalLoss: number;
+  model: Record<string, unknown>;
+  at: string;
+}
+
+/** A PyTorch reference measurement (torch_draw.py, same machine, same session). */
+export interface ReferenceRun {
+  config: string;
+  implementation: string;
+  threads: number;
+  batch: number;
+  imagesPerSec: number;
+  msPerStep: number;
+  timedSteps?: number;
+  torch?: string;
+  blas?: string;
+  at?: string | null;
+  loadavg?: number[] | null;
+}
+
+/** The results file. */
+export interface Results {
+  machine: MachineInfo;
+  runs: BenchRun[];
+  reference: ReferenceRun[];
+  updatedAt?: string;
+}
+
+/** Median, quartiles (linear interpolation) and extremes of a sample. */
+export function quantiles(
+  xs: number[],
+): { median: number; p25: number; p75: number; min: number; max: number } {
+  if (xs.length === 0) throw new RangeError("quantiles() needs at least one value, got an empty list");
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (q: number) => {
+    const pos = (s.length - 1) * q;
+    const lo = Math.floor(pos), hi = Math.ceil(pos);
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+  };
+  return { median: at(0.5), p25: at(0.25), p75: at(0.75), min: s[0], max: s[s.length - 1] };
+}
+
+function runKey(r: BenchRun): string {
+  return [r.config, r.backend, r.batch, r.threads ?? "-", r.impl, r.label ?? ""].join("|");
+}
+
+/**
+ * Merges new runs into an earlier results file of the same day and host: a new run replaces an old one with
+ * the same config, backend, batch, threads, impl and label; reference runs are appended.
+ */
+export function mergeResults(previous: Results | null, next: Results): Results {
+  const runs = new Map<string, BenchRun>();
+  for (const r of previous?.runs ?? []) runs.set(runKey(r), r);
+  for (const r of next.runs) runs.set(runKey(r), r);
+  return {
+    machine: next.machine,
+    runs: [...runs.values()].sort((a, b) => runKey(a).localeCompare(runKey(b))),
+    reference: [...(previous?.reference ?? []), ...next.reference],
+    updatedAt: new Date().toISOString(),
+  };
+}
+
+/** The best PyTorch images/s per config (over thread counts), from the reference runs. */
+export function bestReference(reference: ReferenceRun[]): Map<string, ReferenceRun> {
+  const best = new Map<string, ReferenceRun>();
+  for (const r of reference) {
+    const b = best.get(r.config);
+    if (!b || r.imagesPerSec > b.imagesPerSec) best.set(r.config, r);
+  }
+  return best;
+}
+
+const mib = (b: number | null) => (b === null ? "-" : (b / 2 ** 20).toFixed(0));
+const f1 = (x: number) => x.toFixed(1);
+
+/** The Markdown table of a results file: one row per run, with the ratio to PyTorch's best when known. */
+export function markdownTable(r: Results): string {
+  const best = bestReference(r.reference);
+  const lines = [
+    "| config | backend | threads | batch | label | train img/s (median) | ms/step median [min-max] | kernels/step | eval img/s | wasm heap MiB | max RSS MiB | vs PyTorch best |",
+    "|---|---|---:|---:|---|---:|---|---:|---:|---:|---:|---:|",
+  ];
+  for (const x of r.runs) {
+    const ref = best.get(x.config);
+    const ratio = ref
+      ? `${(x.imagesPerSec / ref.imagesPerSec).toFixed(2)}x (${f1(ref.imagesPerSec)}, ${ref.threads}T)`
+      : "-";
+    lines.push(
+      `| ${x.config} | ${x.backend}${x.impl !== "auto" ? ` (${x.impl})` : ""} | ${
+        x.threads ?? "-"
+      } | ${x.batch} | ` +
+        `${f1(x.imagesPerSec)} | ${f1(x.msPerStep)} [${f1(x.msPerStepMin)}-${f1(x.msPerStepMax)}] | ` +
+        `${x.kernelsPerStep} | ${f1(x.evalImagesPerSec)} | ${mib(x.wasmHeapBytes)} | ${
+          mib(x.peakRssBytes)
+        } | ${ratio} |`,
+    );
+  }
+  if (r.reference.length) {
+    lines.push(
+      "",
+      "| PyTorch reference | threads | batch | img/s | ms/step | load average |",
+      "|---|---:|---:|---:|---:|---|",
+    );
+    for (const x of r.reference) {
+      lines.push(
+        `| ${x.config} | ${x.threads} | ${x.batch} | ${f1(x.imagesPerSec)} | ${f1(x.msPerStep)} | ` +
+          `${x.loadavg ? x.loadavg.join(" ") : "-"} |`,
+      );
+    }
+  }
+  const m = r.machine;
+  lines.push(
+    "",
+    `${m.cpuModel}, ${m.cores} cores, ${m.os}; Deno ${m.deno}, V8 ${m.v8}, tfjs ${m.tfjs}; ` +
+      `git ${m.git ? m.git.commit.slice(0, 10) + (m.git.dirty ? " (dirty)" : "") : "unknown"}`,
+  );
+  return lines.join("\n");
+}
+
+/** Parses torch_draw.py's final JSON lines (one per run) into reference entries. */
+export function parseReference(text: string): ReferenceRun[] {
+  const out: ReferenceRun[] = [];
+  for (const line of text.split("\n")) {
+    const t = line.trim();
+    if (!t.startsWith("{")) continue;
+    const r = JSON.parse(t);
+    const c = r.config ?? {};
+    if (typeof r.images_per_s !== "number") continue;
+    const paper = c.T === 64 && c.n_z === 100;
+    const config = c.attention && c.T === 10 && c.n_z === 10
+      ? "a"
+      : c.attention && paper
+      ? "b"
+      : !c.attention && paper
+      ? "c"
+      : "other";
+    out.push({
+      config,
+      implementation: "torch_draw.py",
+      threads: c.threads,
+      batch: c.batch,
+      imagesPerSec: r.images_per_s,
+      msPerStep: r.ms_per_step,
+      timedSteps: r.timed_steps,
+      torch: c.torch,
+      blas: c.blas,
+      at: r.at ?? null,
+      loadavg: r.loadavg ?? null,
+    });
+  }
+  return out;
+}

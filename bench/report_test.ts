@@ -1,0 +1,126 @@
+import { assertAlmostEquals, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
+import {
+  type BenchRun,
+  bestReference,
+  markdownTable,
+  mergeResults,
+  parseReference,
+  quantiles,
+  type Results,
+} from "./report.ts";
+
+const MACHINE = {
+  host: "h",
+  cpuModel: "AMD EPYC",
+  cores: 2,
+  memoryBytes: null,
+  os: "linux",
+  deno: "2.9.6",
+  v8: "15",
+  typescript: "5",
+  tfjs: "4.22.0",
+  git: { commit: "0123456789abcdef", dirty: true },
+};
+
+function run(over: Partial<BenchRun>): BenchRun {
+  return {
+    config: "a",
+    backend: "wasm",
+    batch: 64,
+    threads: 1,
+    impl: "auto",
+    imagesPerSec: 500,
+    msPerStep: 128,
+    msPerStepMin: 120,
+    msPerStepMax: 140,
+    msPerStepP25: 125,
+    msPerStepP75: 130,
+    timedSteps: 20,
+    warmupSteps: 3,
+    kernelsPerStep: 400,
+    evalImages: 1000,
+    evalBatch: 500,
+    evalSeconds: 1,
+    evalImagesPerSec: 1000,
+    wasmHeapBytes: 2 ** 27,
+    rssBytes: 2 ** 28,
+    maxSampledRssBytes: 2 ** 28,
+    peakRssBytes: null,
+    loadavgBefore: [1],
+    loadavgAfter: [1],
+    finalLoss: 500,
+    model: {},
+    at: "2026-01-01T00:00:00Z",
+    ...over,
+  };
+}
+
+Deno.test("quantiles() interpolates quartiles linearly and refuses an empty sample", () => {
+  const q = quantiles([4, 1, 3, 2]);
+  assertEquals([q.min, q.max], [1, 4]);
+  assertAlmostEquals(q.median, 2.5, 1e-12);
+  assertAlmostEquals(q.p25, 1.75, 1e-12);
+  assertAlmostEquals(q.p75, 3.25, 1e-12);
+  assertThrows(() => quantiles([]), RangeError, "empty");
+});
+
+Deno.test("mergeResults() replaces a run with the same config, backend, batch, threads, impl and label only", () => {
+  const old: Results = {
+    machine: MACHINE,
+    runs: [
+      run({ imagesPerSec: 1 }),
+      run({ config: "b", imagesPerSec: 2 }),
+      run({ label: "rep1", imagesPerSec: 3 }),
+    ],
+    reference: [{
+      config: "a",
+      implementation: "torch",
+      threads: 1,
+      batch: 64,
+      imagesPerSec: 900,
+      msPerStep: 71,
+    }],
+  };
+  const merged = mergeResults(old, { machine: MACHINE, runs: [run({ imagesPerSec: 10 })], reference: [] });
+  const byKey = merged.runs.map((r) => `${r.config}/${r.label ?? ""}=${r.imagesPerSec}`).sort();
+  assertEquals(byKey, ["a/=10", "a/rep1=3", "b/=2"]);
+  assertEquals(merged.reference.length, 1);
+});
+
+Deno.test("parseReference() reads torch_draw.py's result lines and names configs a, b, c", () => {
+  const line = (T: number, nz: number, attention: boolean, threads: number, ips: number) =>
+    JSON.stringify({
+      config: { T, n_z: nz, attention, threads, batch: 64, torch: "1.13" },
+      images_per_s: ips,
+      ms_per_step: 64000 / ips,
+      timed_steps: 25,
+    });
+  const text = [
+    "# config {}",
+    "step 100 ...",
+    line(10, 10, true, 1, 760),
+    line(64, 100, true, 2, 133),
+    line(64, 100, false, 2, 102),
+    line(20, 10, true, 1, 300),
+  ].join("\n");
+  const refs = parseReference(text);
+  assertEquals(refs.map((r) => r.config), ["a", "b", "c", "other"]);
+  assertEquals(refs[1].threads, 2);
+  assertAlmostEquals(refs[0].msPerStep, 64000 / 760, 1e-9);
+});
+
+Deno.test("markdownTable() shows every run with its ratio to the best PyTorch thread count", () => {
+  const r: Results = {
+    machine: MACHINE,
+    runs: [run({ imagesPerSec: 500 })],
+    reference: [
+      { config: "a", implementation: "torch", threads: 1, batch: 64, imagesPerSec: 800, msPerStep: 80 },
+      { config: "a", implementation: "torch", threads: 2, batch: 64, imagesPerSec: 1000, msPerStep: 64 },
+    ],
+  };
+  assertEquals(bestReference(r.reference).get("a")!.threads, 2);
+  const table = markdownTable(r);
+  assertStringIncludes(table, "| a | wasm | 1 | 64 |");
+  assertStringIncludes(table, "0.50x (1000.0, 2T)");
+  assertStringIncludes(table, "0123456789 (dirty)");
+});

@@ -1,0 +1,483 @@
+/**
+ * The DRAW loss (eqs 3-12) and its gradients computed with a hand-written backward pass, for the wasm and
+ * cpu backends. Same model and numbers as {@linkcode drawLoss} (to float32 rounding; lib/draw/fused_test.ts
+ * compares both), with ~25 kernel calls per glimpse instead of ~750:
+ *
+ * - the per-glimpse arithmetic runs in fused JS kernels (lib/draw/kernels.ts);
+ * - each layer is one matrix product with XNNPACK's fused bias, on the variables themselves: encoder
+ *   `[r, h^dec_{t-1}, h^enc_{t-1}] enc/W` (the JS read kernel writes that row directly), posterior, decoder
+ *   `[z, h^dec_{t-1}] dec/W`, and every head reading h^dec_t at once: `h^dec_t WQ` with
+ *   WQ = [write | write attention | read attention of step t+1];
+ * - weight gradients are batched over time (as cuDNN does for LSTMs): the per-step inputs and output
+ *   gradients are stacked and each weight gradient is one `[K, T*batch] @ [T*batch, N]` product instead of T
+ *   small ones;
+ * - without attention, x's share of the encoder product (x @ (W_x + W_x-hat), x-hat = x - sigmoid(c)) is
+ *   computed once instead of once per glimpse.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { DrawConfig } from "./config.ts";
+import type { DrawLoss } from "./model.ts";
+import type { DrawParams } from "./params.ts";
+import {
+  bernoulli,
+  blocks,
+  fusedKernelsAvailable,
+  fusedRead,
+  fusedReadBackward,
+  fusedWrite,
+  fusedWriteBackward,
+  lstmBackward,
+  lstmCell,
+  lstmHidden,
+  noAttentionBackward,
+  noAttentionInput,
+  posterior,
+  posteriorBackward,
+  registerFusedKernels,
+  sumCols,
+  sumSteps,
+} from "./kernels.ts";
+
+export { fusedKernelsAvailable, registerFusedKernels };
+
+/** Sizes of the layers. */
+interface Dims {
+  b: number;
+  D: number;
+  He: number;
+  Hd: number;
+  nZ: number;
+  /** Columns of the encoder input before h^dec: 2 N^2 glimpse values, or D (s = sigmoid(canvas)). */
+  R: number;
+  /** Columns of Q = h^dec WQ + bQ (with attention: padded with zero columns to a multiple of 8). */
+  Wq: number;
+  /** Column of the read head's raw output in Q (attention only). */
+  readRaw: number;
+}
+
+function roundUp(n: number, m: number): number {
+  return Math.ceil(n / m) * m;
+}
+
+function dims(cfg: DrawConfig, b: number): Dims {
+  const D = cfg.A * cfg.B;
+  const Nw2 = cfg.writeN * cfg.writeN;
+  return {
+    b,
+    D,
+    He: cfg.encSize,
+    Hd: cfg.decSize,
+    nZ: cfg.nZ,
+    R: cfg.attention ? 2 * cfg.readN * cfg.readN : D,
+    // XNNPACK's product is up to 10x slower for some odd widths (64x257x35 vs 64x257x40, measured).
+    Wq: cfg.attention ? roundUp(Nw2 + 10, 8) : D,
+    readRaw: Nw2 + 5,
+  };
+}
+
+/** Layer matrices and biases: the variables themselves where their layout already fits. */
+interface Weights {
+  /** Encoder: rows match the per-step input `[r, h^dec, h^enc]` (without attention `[s, h^dec, h^enc]`). */
+  WE: tf.Tensor2D;
+  /** Encoder bias (without attention it is inside XWb instead). */
+  bE: tf.Tensor1D | null;
+  /** Without attention: x (W_x + W_x-hat) + b, the share of the encoder gates that does not change with t. */
+  XWb: tf.Tensor2D | null;
+  WQ: tf.Tensor2D;
+  bQ: tf.Tensor1D;
+}
+
+/**
+ * With attention, only the heads reading h^dec_t are assembled: WQ = [write/W | write/attW | read/attW]
+ * (zero-padded). Without attention the encoder's per-step matrix is [-W_x-hat; W_hdec; W_henc] (since
+ * x-hat = x - s, the x-hat product splits into a constant x part, hoisted into XWb, and -s W_x-hat).
+ */
+function assemble(cfg: DrawConfig, p: DrawParams, x: tf.Tensor2D, d: Dims): Weights {
+  const { D, He, Hd } = d;
+  const v = (k: string) => p[k] as tf.Tensor;
+  if (cfg.attention) {
+    const Nw2 = cfg.writeN * cfg.writeN;
+    const [WQ, bQ] = blocks(
+      [v("write/W"), v("write/b"), v("write/attW"), v("write/attB"), v("read/attW"), v("read/attB")],
+      [[Hd, d.Wq], [d.Wq]], // a reshaped bias would keep its 2-D data shape, which _FusedMatMul rejects
+      [
+        { out: 0, in: 0, rows: Hd, cols: Nw2 },
+        { out: 1, in: 1, rows: 1, cols: Nw2 },
+        { out: 0, in: 2, rows: Hd, cols: 5, dc0: Nw2 },
+        { out: 1, in: 3, rows: 1, cols: 5, dc0: Nw2 },
+        { out: 0, in: 4, rows: Hd, cols: 5, dc0: Nw2 + 5 },
+        { out: 1, in: 5, rows: 1, cols: 5, dc0: Nw2 + 5 },
+      ],
+    );
+    return {
+      WE: p["enc/W"] as tf.Tensor2D,
+      bE: p["enc/b"] as tf.Tensor1D,
+      XWb: null,
+      WQ: WQ as tf.Tensor2D,
+      bQ: bQ as tf.Tensor1D,
+    };
+  }
+  // enc/W rows: [x (D), x-hat (D), h^dec, h^enc].
+  const [WE, Wsum] = blocks([v("enc/W")], [[D + Hd + He, 4 * He], [D, 4 * He]], [
+    { out: 0, in: 0, r0: D, rows: D, cols: 4 * He, scale: -1 },
+    { out: 0, in: 0, r0: 2 * D, rows: Hd + He, cols: 4 * He, dr0: D },
+    { out: 1, in: 0, rows: D, cols: 4 * He },
+    { out: 1, in: 0, r0: D, rows: D, cols: 4 * He, add: true },
+  ]);
+  return {
+    WE: WE as tf.Tensor2D,
+    bE: null,
+    XWb: dense(x, Wsum as tf.Tensor2D, p["enc/b"] as tf.Tensor1D),
+    WQ: p["write/W"] as tf.Tensor2D,
+    bQ: p["write/b"] as tf.Tensor1D,
+  };
+}
+
+/** c_0, h^enc_0, h^dec_0 for a batch (the learned initial states, tiled). */
+function initialStates(p: DrawParams, d: Dims): tf.Tensor2D[] {
+  const { b, D, He, Hd } = d;
+  return blocks(
+    [p["init/canvas"], p["init/hEnc"], p["init/hDec"]],
+    [[b, D], [b, He], [b, Hd]],
+    [
+      { out: 0, in: 0, rows: b, cols: D, rStep: 0 },
+      { out: 1, in: 1, rows: b, cols: He, rStep: 0 },
+      { out: 2, in: 2, rows: b, cols: Hd, rStep: 0 },
+    ],
+  ) as tf.Tensor2D[];
+}
+
+/** Everything one glimpse leaves for the backward pass. */
+interface Glimpse {
+  s: tf.Tensor2D;
+  readAux?: tf.Tensor2D;
+  xenc: tf.Tensor2D;
+  sgE: tf.Tensor2D;
+  cE: tf.Tensor2D;
+  scE: tf.Tensor2D;
+  hEnc: tf.Tensor2D;
+  pp: tf.Tensor2D;
+  xdec: tf.Tensor2D;
+  sgD: tf.Tensor2D;
+  cD: tf.Tensor2D;
+  scD: tf.Tensor2D;
+  hDec: tf.Tensor2D;
+  q: tf.Tensor2D;
+  writeAux?: tf.Tensor2D;
+  canvas: tf.Tensor2D;
+  kl: tf.Tensor1D;
+  logRatio?: tf.Tensor1D;
+}
+
+/** The recurrent state between glimpses. */
+interface State {
+  canvas: tf.Tensor2D;
+  hEnc: tf.Tensor2D;
+  hDec: tf.Tensor2D;
+  cE: tf.Tensor2D | null;
+  cD: tf.Tensor2D | null;
+  /** Q_{t-1} (attention: it holds the read head's raw output for step t). */
+  q: tf.Tensor2D | null;
+}
+
+const LINEAR = { transposeA: false, transposeB: false, activation: "linear" };
+
+/**
+ * x W + b as one XNNPACK product with fused bias. Runs the `_FusedMatMul` kernel directly: `tf.fused.matMul`
+ * wraps it in a custom-gradient op whose bookkeeping costs more than the kernel for these sizes.
+ */
+function dense(x: tf.Tensor2D, W: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
+  const [m, k] = x.shape, n = W.shape[1];
+  const inputs = { a: tf.reshape(x, [1, m, k]), b: tf.reshape(W, [1, k, n]), bias: b };
+  const out = tf.engine().runKernel(
+    "_FusedMatMul",
+    inputs as unknown as tf.NamedTensorMap,
+    LINEAR,
+  ) as tf.Tensor;
+  return tf.reshape(out, [m, n]);
+}
+
+/** One glimpse, eqs 3-8. `eps` is the whole `[T, batch, nZ]` tensor; step t's slice is read in place. */
+function glimpse(
+  cfg: DrawConfig,
+  p: DrawParams,
+  w: Weights,
+  d: Dims,
+  x: tf.Tensor2D,
+  eps: tf.Tensor3D,
+  t: number,
+  prev: State,
+  logWeights: boolean,
+): Glimpse {
+  const s = tf.sigmoid(prev.canvas) as tf.Tensor2D; //                  eq 3: x-hat = x - s   [batch, D]
+  let xenc: tf.Tensor2D, readAux: tf.Tensor2D | undefined;
+  if (cfg.attention) {
+    [xenc, readAux] = fusedRead(x, s, prev.q!, prev.hDec, prev.hEnc, cfg.readN, cfg.A, cfg.B, d.readRaw); // eq 27
+  } else {
+    xenc = noAttentionInput(s, prev.hDec, prev.hEnc); //                eq 17 (x's share in XWb)
+  }
+  const gE = w.bE ? dense(xenc, w.WE, w.bE) : tf.add(tf.matMul(xenc, w.WE), w.XWb!) as tf.Tensor2D; // eq 5
+  const sgE = tf.sigmoid(gE) as tf.Tensor2D; //                          gate sigmoids      [batch, 4 He]
+  const cE = lstmCell(sgE, prev.cE);
+  const scE = tf.sigmoid(cE) as tf.Tensor2D;
+  const hEnc = lstmHidden(sgE, scE); //                                  h^enc_t            [batch, He]
+  const pp = dense(hEnc, p["post/W"] as tf.Tensor2D, p["post/b"] as tf.Tensor1D); // eqs 1-2: [mu, log sigma]
+  const [xdec, kl, logRatio] = posterior(
+    pp,
+    eps,
+    prev.hDec,
+    d.nZ,
+    logWeights,
+    t * d.b * d.nZ,
+  ) as tf.Tensor2D[]; // eq 6
+  const sgD = tf.sigmoid(dense(xdec, p["dec/W"] as tf.Tensor2D, p["dec/b"] as tf.Tensor1D)) as tf.Tensor2D; // eq 7
+  const cD = lstmCell(sgD, prev.cD);
+  const scD = tf.sigmoid(cD) as tf.Tensor2D;
+  const hDec = lstmHidden(sgD, scD); //                                  h^dec_t            [batch, Hd]
+  const q = dense(hDec, w.WQ, w.bQ); //                                  eqs 28 / 18, 21 heads
+  let canvas: tf.Tensor2D, writeAux: tf.Tensor2D | undefined;
+  if (cfg.attention) [canvas, writeAux] = fusedWrite(prev.canvas, q, cfg.writeN, cfg.A, cfg.B); // eqs 8, 29
+  else canvas = tf.add(prev.canvas, q) as tf.Tensor2D; //                eqs 8, 18
+  return {
+    s,
+    readAux,
+    xenc,
+    sgE,
+    cE,
+    scE,
+    hEnc,
+    pp,
+    xdec,
+    sgD,
+    cD,
+    scD,
+    hDec,
+    q,
+    writeAux,
+    canvas,
+    kl: kl as unknown as tf.Tensor1D,
+    logRatio: logRatio as unknown as tf.Tensor1D | undefined,
+  };
+}
+
+function checkBackend(): void {
+  if (!fusedKernelsAvailable()) {
+    throw new Error(
+      `The fused DRAW kernels run on the wasm and cpu backends only (active: ${tf.getBackend()})`,
+    );
+  }
+  registerFusedKernels();
+}
+
+function initialState(cfg: DrawConfig, p: DrawParams, w: Weights, d: Dims): State {
+  const [canvas, hEnc, hDec] = initialStates(p, d);
+  return { canvas, hEnc, hDec, cE: null, cD: null, q: cfg.attention ? dense(hDec, w.WQ, w.bQ) : null };
+}
+
+/**
+ * The per-example loss terms of a batch, as {@linkcode drawLoss} (same arguments), computed with the fused
+ * kernels and without keeping the recurrence's intermediate tensors. wasm and cpu backends only.
+ * @example
+ * ```ts
+ * const { lossX, lossZ } = drawLossFused(cfg, params, x, eps);
+ * ```
+ */
+export function drawLossFused(
+  cfg: DrawConfig,
+  p: DrawParams,
+  x: tf.Tensor2D,
+  eps: tf.Tensor3D,
+  opts: { logWeights?: boolean } = {},
+): DrawLoss {
+  checkBackend();
+  const d = dims(cfg, x.shape[0]);
+  const logWeights = opts.logWeights ?? false;
+  return tf.tidy(() => {
+    const w = assemble(cfg, p, x, d);
+    let state = initialState(cfg, p, w, d);
+    const kls: tf.Tensor1D[] = [];
+    let logRatio: tf.Tensor1D | undefined;
+    for (let t = 0; t < cfg.T; t++) {
+      const prev = state;
+      const out = tf.tidy(() => {
+        const g = glimpse(cfg, p, w, d, x, eps, t, prev, logWeights);
+        const keep = { canvas: g.canvas, hEnc: g.hEnc, hDec: g.hDec, cE: g.cE, cD: g.cD, q: g.q, kl: g.kl };
+        return (g.logRatio
+          ? { ...keep, lr: logRatio ? tf.add(logRatio, g.logRatio) : g.logRatio }
+          : keep) as unknown as tf.TensorContainerObject;
+      }) as unknown as State & { kl: tf.Tensor1D; lr?: tf.Tensor1D };
+      tf.dispose(
+        [prev.canvas, prev.hEnc, prev.hDec, prev.cE, prev.cD, prev.q].filter((v) => v) as tf.Tensor[],
+      );
+      if (out.lr) {
+        if (logRatio) logRatio.dispose();
+        logRatio = out.lr;
+      }
+      kls.push(out.kl);
+      state = out;
+    }
+    const [lossX] = bernoulli(x, state.canvas, 0); //                     eq 9   [batch]
+    const klPerStep = tf.stack(kls, 1) as tf.Tensor2D; //                 [batch, T]
+    return {
+      lossX,
+      lossZ: tf.sum(klPerStep, 1) as tf.Tensor1D, //                       eq 10  [batch]
+      klPerStep,
+      logPriorMinusPosterior: logRatio,
+    } as unknown as tf.TensorContainerObject;
+  }) as unknown as DrawLoss;
+}
+
+/** The loss terms and the gradient of mean(L^x + L^z) (eq 12's batch mean) for every variable. */
+export interface LossAndGrads {
+  loss: DrawLoss;
+  /** Gradients keyed like the params, with the params' shapes. */
+  grads: Record<string, tf.Tensor>;
+}
+
+/** Per-step rows stacked over time and transposed: `[K, T*batch]`. */
+function stackT(list: tf.Tensor2D[]): tf.Tensor2D {
+  return tf.transpose(tf.concat(list, 0)) as tf.Tensor2D;
+}
+
+/** Column sums of a `[rows, n]` matrix as `[n]` (a bias gradient). */
+function colSum(m: tf.Tensor2D): tf.Tensor1D {
+  return tf.reshape(sumCols([[m, 0]], m.shape[1], true), [m.shape[1]]) as tf.Tensor1D;
+}
+
+/**
+ * Loss (as {@linkcode drawLoss}) and the gradients of the batch-mean loss mean(L^x + L^z), by a hand-written
+ * backward pass through time. `opts.gradScale` multiplies the seed gradient (NaN makes every gradient NaN,
+ * as a NaN loss would). wasm and cpu backends only.
+ * @example
+ * ```ts
+ * const { loss, grads } = drawLossAndGrads(cfg, params, x, eps);
+ * ```
+ */
+export function drawLossAndGrads(
+  cfg: DrawConfig,
+  p: DrawParams,
+  x: tf.Tensor2D,
+  eps: tf.Tensor3D,
+  opts: { gradScale?: number } = {},
+): LossAndGrads {
+  checkBackend();
+  const d = dims(cfg, x.shape[0]);
+  const { b, D, He, Hd, nZ, R } = d;
+  const T = cfg.T;
+  const g = (opts.gradScale ?? 1) / b; //                                      d mean / d per-example loss
+  return tf.tidy(() => {
+    const w = assemble(cfg, p, x, d);
+    const init = initialState(cfg, p, w, d);
+    const steps: Glimpse[] = [];
+    let prev = init;
+    for (let t = 0; t < T; t++) {
+      const s = glimpse(cfg, p, w, d, x, eps, t, prev, false);
+      steps.push(s);
+      prev = { canvas: s.canvas, hEnc: s.hEnc, hDec: s.hDec, cE: s.cE, cD: s.cD, q: s.q };
+    }
+    const [lossX, dcT] = bernoulli(x, prev.canvas, g); //                        eq 9 and dL/dc_T
+    const klPerStep = tf.stack(steps.map((s) => s.kl), 1) as tf.Tensor2D;
+
+    // Backward through time: the input gradients of each product use the transposed matrices.
+    const WET = tf.transpose(w.WE) as tf.Tensor2D, WQT = tf.transpose(w.WQ) as tf.Tensor2D;
+    const WDT = tf.transpose(p["dec/W"]) as tf.Tensor2D, WPT = tf.transpose(p["post/W"]) as tf.Tensor2D;
+    let dcvs = dcT as tf.Tensor2D;
+    let dXencNext: tf.Tensor2D | null = null, dXdecNext: tf.Tensor2D | null = null;
+    let dcENext: tf.Tensor2D | null = null, dcDNext: tf.Tensor2D | null = null;
+    let drawNext: tf.Tensor2D | null = null;
+    const dGE: tf.Tensor2D[] = [], dGD: tf.Tensor2D[] = [], dPP: tf.Tensor2D[] = [], dQ: tf.Tensor2D[] = [];
+    for (let t = T - 1; t >= 0; t--) {
+      const s = steps[t];
+      const before = t > 0 ? steps[t - 1] : null;
+      const dq = cfg.attention
+        ? fusedWriteBackward(dcvs, s.writeAux!, s.q, drawNext, cfg.writeN, cfg.A, cfg.B) // eqs 29, 21
+        : dcvs; //                                                                        eq 18
+      const dH = tf.matMul(dq, WQT) as tf.Tensor2D; //                                    [batch, Hd]
+      const [dgD, dcD] = lstmBackward(s.sgD, s.scD, before?.cD ?? null, dcDNext, [
+        [dH, 0],
+        [dXdecNext, nZ],
+        [dXencNext, R],
+      ]); //                                                                              eq 7
+      const dXdec = tf.matMul(dgD, WDT) as tf.Tensor2D; //                                [batch, nZ + Hd]
+      const dpp = posteriorBackward(dXdec, s.pp, eps, nZ, g, t * b * nZ); //              eqs 6, 11
+      const dHe = tf.matMul(dpp, WPT) as tf.Tensor2D; //                                  [batch, He]
+      const [dgE, dcE] = lstmBackward(s.sgE, s.scE, before?.cE ?? null, dcENext, [
+        [dHe, 0],
+        [dXencNext, R + Hd],
+      ]); //                                                                              eq 5
+      const dXenc = tf.matMul(dgE, WET) as tf.Tensor2D; //                                [batch, R + Hd + He]
+      let draw: tf.Tensor2D | null = null;
+      if (cfg.attention) {
+        [dcvs, draw] = fusedReadBackward(dXenc, s.readAux!, x, s.s, dcvs, s.xenc, cfg.readN, cfg.A, cfg.B); // eq 27
+      } else {
+        dcvs = noAttentionBackward(dXenc, dcvs, s.s); //                                  eq 17
+      }
+      dGE[t] = dgE;
+      dGD[t] = dgD;
+      dPP[t] = dpp;
+      dQ[t] = dq;
+      [dXencNext, dXdecNext, dcENext, dcDNext, drawNext] = [dXenc, dXdec, dcE, dcD, draw];
+    }
+    // h^dec_0 feeds the first decoder and encoder inputs and, with attention, the first read head (via Q_0).
+    const hDecSources: Array<[tf.Tensor2D | null, number]> = [[dXdecNext, nZ], [dXencNext, R]];
+    let dQ0: tf.Tensor2D | null = null;
+    if (cfg.attention) {
+      dQ0 = fusedWriteBackward(null, null, init.q!, drawNext, cfg.writeN, cfg.A, cfg.B);
+      hDecSources.push([tf.matMul(dQ0, WQT) as tf.Tensor2D, 0]);
+    }
+    const grads: Record<string, tf.Tensor> = {
+      "init/canvas": sumCols([[dcvs, 0]], D, true),
+      "init/hEnc": sumCols([[dXencNext, R + Hd]], He, true),
+      "init/hDec": sumCols(hDecSources, Hd, true),
+    };
+
+    // Weight gradients batched over time: one [K, T*batch] @ [T*batch, N] product per layer.
+    const gE = tf.concat(dGE, 0) as tf.Tensor2D, gD = tf.concat(dGD, 0) as tf.Tensor2D;
+    const gP = tf.concat(dPP, 0) as tf.Tensor2D;
+    const dWE = tf.matMul(stackT(steps.map((s) => s.xenc)), gE) as tf.Tensor2D;
+    grads["dec/W"] = tf.matMul(stackT(steps.map((s) => s.xdec)), gD);
+    grads["dec/b"] = colSum(gD);
+    grads["post/W"] = tf.matMul(stackT(steps.map((s) => s.hEnc)), gP);
+    grads["post/b"] = colSum(gP);
+    // Q_t = h^dec_t WQ + bQ for t = 1..T; with attention also Q_0, whose gradient is the first read head's.
+    const qIn = cfg.attention ? [init.hDec, ...steps.map((s) => s.hDec)] : steps.map((s) => s.hDec);
+    const gQ = tf.concat(cfg.attention ? [dQ0!, ...dQ] : dQ, 0) as tf.Tensor2D;
+    const dWQ = tf.matMul(stackT(qIn), gQ) as tf.Tensor2D;
+    const dbQ = sumCols([[gQ, 0]], d.Wq, true);
+    grads["enc/b"] = colSum(gE);
+    if (cfg.attention) {
+      grads["enc/W"] = dWE;
+      const Nw2 = cfg.writeN * cfg.writeN;
+      const parts = blocks([dWQ, dbQ], [[Hd, Nw2], [1, Nw2], [Hd, 5], [1, 5], [Hd, 5], [1, 5]], [
+        { out: 0, in: 0, rows: Hd, cols: Nw2 },
+        { out: 1, in: 1, rows: 1, cols: Nw2 },
+        { out: 2, in: 0, c0: Nw2, rows: Hd, cols: 5 },
+        { out: 3, in: 1, c0: Nw2, rows: 1, cols: 5 },
+        { out: 4, in: 0, c0: Nw2 + 5, rows: Hd, cols: 5 },
+        { out: 5, in: 1, c0: Nw2 + 5, rows: 1, cols: 5 },
+      ]);
+      grads["write/W"] = parts[0];
+      grads["write/b"] = tf.reshape(parts[1], [Nw2]);
+      grads["write/attW"] = parts[2];
+      grads["write/attB"] = tf.reshape(parts[3], [5]);
+      grads["read/attW"] = parts[4];
+      grads["read/attB"] = tf.reshape(parts[5], [5]);
+    } else {
+      // W_x and W_x-hat both get x^T sum_t dG_t (through XWb); W_x-hat also gets -(s rows of dWE).
+      const dWsum = tf.matMul(tf.transpose(x), sumSteps(gE, T)) as tf.Tensor2D;
+      grads["enc/W"] = blocks([dWsum, dWE], [[2 * D + Hd + He, 4 * He]], [
+        { out: 0, in: 0, rows: D, cols: 4 * He },
+        { out: 0, in: 0, rows: D, cols: 4 * He, dr0: D },
+        { out: 0, in: 1, rows: D, cols: 4 * He, dr0: D, scale: -1, add: true },
+        { out: 0, in: 1, r0: D, rows: Hd + He, cols: 4 * He, dr0: 2 * D },
+      ])[0];
+      grads["write/W"] = dWQ;
+      grads["write/b"] = tf.reshape(dbQ, [D]);
+    }
+    return {
+      loss: { lossX, lossZ: tf.sum(klPerStep, 1) as tf.Tensor1D, klPerStep },
+      grads,
+    } as unknown as tf.TensorContainerObject;
+  }) as unknown as LossAndGrads;
+}
