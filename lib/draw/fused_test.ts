@@ -4,6 +4,8 @@ import { initBackend } from "../backend.ts";
 import { type DrawConfig, PAPER_MNIST } from "./config.ts";
 import { drawLossAndGrads, drawLossFused } from "./fused.ts";
 import { blocks, registerFusedKernels } from "./kernels.ts";
+import { head } from "./kernel_math.ts";
+import { gridOffsets, strideScale } from "./attention.ts";
 import { drawEpsilon, drawLoss } from "./model.ts";
 import { createParams, type DrawParams } from "./params.ts";
 import { RandomStream, splitSeed } from "../random.ts";
@@ -157,5 +159,14 @@ Deno.test("drawLossFused() refuses a backend without the fused kernels, naming t
   } finally {
     tf.removeBackend("redraw-no-kernels");
     await initBackend("wasm");
+  }
+});
+
+Deno.test("the JS kernels' head constants equal attention.ts's grid offsets and stride scale (eqs 19-20, 24)", () => {
+  for (const [N, A, B] of [[1, 28, 28], [2, 28, 28], [5, 28, 28], [3, 12, 9], [4, 9, 12]]) {
+    const h = head(N, A, B);
+    assertEquals(Array.from(h.offsets), Array.from(gridOffsets(N)));
+    assertEquals(h.stride, strideScale(N, A, B));
+    assertEquals(h.aux, 5 + N * (A + B));
   }
 });
