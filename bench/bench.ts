@@ -24,6 +24,7 @@ import { RandomStream, splitSeed } from "../lib/random.ts";
 import { Adam } from "../lib/train/adam.ts";
 import { trainStep } from "../lib/train/step.ts";
 import {
+  type BenchFailure,
   type BenchRun,
   type MachineInfo,
   markdownTable,
@@ -315,12 +316,15 @@ async function main(): Promise<void> {
   if (threads > 1) setWasmThreads(threads);
   const machine = await machineInfo();
   const runs: BenchRun[] = [];
+  const failures: BenchFailure[] = [];
   for (const backend of backends) {
     let device = "";
     try {
       device = (await initBackend(backend as BackendRequest)).device;
     } catch (e) {
-      console.error(`Backend ${backend} did not initialise: ${(e as Error).message}`);
+      const error = `backend did not initialise: ${(e as Error).message}`;
+      console.error(`bench: ${backend} ${error}`);
+      for (const config of configs) failures.push({ config, backend, error, at: new Date().toISOString() });
       continue;
     }
     for (const name of configs) {
@@ -335,7 +339,9 @@ async function main(): Promise<void> {
         run.device = device;
         runs.push(run);
       } catch (e) {
-        console.error(`bench: config ${name} on ${backend} failed: ${(e as Error).message}`);
+        const error = (e as Error).message.split("\n")[0];
+        console.error(`bench: config ${name} on ${backend} failed: ${error}`);
+        failures.push({ config: name, backend, error, at: new Date().toISOString() });
       }
     }
   }
@@ -352,6 +358,7 @@ async function main(): Promise<void> {
     machine,
     runs,
     reference,
+    failures,
   });
   if (a.write) {
     await Deno.mkdir(String(a.out), { recursive: true });

@@ -73,11 +73,20 @@ export interface ReferenceRun {
   loadavg?: number[] | null;
 }
 
+/** A (config, backend) that could not be measured. */
+export interface BenchFailure {
+  config: string;
+  backend: string;
+  error: string;
+  at: string;
+}
+
 /** The results file. */
 export interface Results {
   machine: MachineInfo;
   runs: BenchRun[];
   reference: ReferenceRun[];
+  failures?: BenchFailure[];
   updatedAt?: string;
 }
 
@@ -101,16 +110,26 @@ function runKey(r: BenchRun): string {
 
 /**
  * Merges new runs into an earlier results file of the same day and host: a new run replaces an old one with
- * the same config, backend, batch, threads, impl and label; reference runs are appended.
+ * the same config, backend, batch, threads, impl and label; reference runs are appended unless already
+ * present (same config, threads, time and rate); failures are replaced per (config, backend).
  */
 export function mergeResults(previous: Results | null, next: Results): Results {
   const runs = new Map<string, BenchRun>();
   for (const r of previous?.runs ?? []) runs.set(runKey(r), r);
   for (const r of next.runs) runs.set(runKey(r), r);
+  const refKey = (r: ReferenceRun) => [r.config, r.threads, r.at ?? "", r.imagesPerSec].join("|");
+  const reference = new Map<string, ReferenceRun>();
+  for (const r of [...(previous?.reference ?? []), ...next.reference]) reference.set(refKey(r), r);
+  const failures = new Map<string, BenchFailure>();
+  for (const f of [...(previous?.failures ?? []), ...(next.failures ?? [])]) {
+    failures.set(`${f.config}|${f.backend}`, f);
+  }
+  for (const r of next.runs) failures.delete(`${r.config}|${r.backend}`);
   return {
     machine: next.machine,
     runs: [...runs.values()].sort((a, b) => runKey(a).localeCompare(runKey(b))),
-    reference: [...(previous?.reference ?? []), ...next.reference],
+    reference: [...reference.values()],
+    ...(failures.size ? { failures: [...failures.values()] } : {}),
     updatedAt: new Date().toISOString(),
   };
 }
@@ -140,15 +159,22 @@ export function markdownTable(r: Results): string {
     const ratio = ref
       ? `${(x.imagesPerSec / ref.imagesPerSec).toFixed(2)}x (${f1(ref.imagesPerSec)}, ${ref.threads}T)`
       : "-";
-    lines.push(
-      `| ${x.config} | ${x.backend}${x.impl !== "auto" ? ` (${x.impl})` : ""} | ${
-        x.threads ?? "-"
-      } | ${x.batch} | ` +
-        `${f1(x.imagesPerSec)} | ${f1(x.msPerStep)} [${f1(x.msPerStepMin)}-${f1(x.msPerStepMax)}] | ` +
-        `${x.kernelsPerStep} | ${f1(x.evalImagesPerSec)} | ${mib(x.wasmHeapBytes)} | ${
-          mib(x.peakRssBytes)
-        } | ${ratio} |`,
-    );
+    const backend = x.backend + (x.impl !== "auto" ? ` (${x.impl})` : "");
+    const cells = [
+      x.config,
+      backend,
+      x.threads ?? "-",
+      x.batch,
+      x.label ?? "",
+      f1(x.imagesPerSec),
+      `${f1(x.msPerStep)} [${f1(x.msPerStepMin)}-${f1(x.msPerStepMax)}]`,
+      x.kernelsPerStep,
+      f1(x.evalImagesPerSec),
+      mib(x.wasmHeapBytes),
+      mib(x.peakRssBytes ?? x.maxSampledRssBytes ?? null),
+      ratio,
+    ];
+    lines.push(`| ${cells.join(" | ")} |`);
   }
   if (r.reference.length) {
     lines.push(
@@ -162,6 +188,9 @@ export function markdownTable(r: Results): string {
           `${x.loadavg ? x.loadavg.join(" ") : "-"} |`,
       );
     }
+  }
+  for (const f of r.failures ?? []) {
+    lines.push("", `Not measured: config ${f.config} on ${f.backend}: ${f.error}`);
   }
   const m = r.machine;
   lines.push(

@@ -120,7 +120,32 @@ Deno.test("markdownTable() shows every run with its ratio to the best PyTorch th
   };
   assertEquals(bestReference(r.reference).get("a")!.threads, 2);
   const table = markdownTable(r);
-  assertStringIncludes(table, "| a | wasm | 1 | 64 |");
+  assertStringIncludes(
+    table,
+    "| a | wasm | 1 | 64 |  | 500.0 | 128.0 [120.0-140.0] | 400 | 1000.0 | 128 | 256 |",
+  );
   assertStringIncludes(table, "0.50x (1000.0, 2T)");
   assertStringIncludes(table, "0123456789 (dirty)");
+});
+
+Deno.test("mergeResults() keeps one copy of a repeated reference run and drops a failure once it is measured", () => {
+  const ref = {
+    config: "b",
+    implementation: "torch",
+    threads: 2,
+    batch: 64,
+    imagesPerSec: 133,
+    msPerStep: 481,
+    at: "t1",
+  };
+  const fail = { config: "a", backend: "webgpu", error: "no adapter", at: "t0" };
+  const first = mergeResults(null, { machine: MACHINE, runs: [], reference: [ref], failures: [fail] });
+  const again = mergeResults(first, {
+    machine: MACHINE,
+    runs: [run({ backend: "webgpu" })],
+    reference: [ref],
+  });
+  assertEquals(again.reference.length, 1);
+  assertEquals(again.failures, undefined);
+  assertStringIncludes(markdownTable(first), "Not measured: config a on webgpu: no adapter");
 });

@@ -341,7 +341,7 @@ define<LstmBackCtx>("RedrawLstmBackward", {
     };
   },
   row(c, n) {
-    const { sg, sc, cp, dcn, dG, dcp, dh, acc, H } = c;
+    const { sg, sc, cp, dcn, dG, dcp, dh, H } = c;
     const g = n * 4 * H, o = n * H, cpo = o * c.cpo, dco = o * c.dco;
     dh.fill(0);
     for (let k = 0; k < 3; k++) {
@@ -362,15 +362,15 @@ define<LstmBackCtx>("RedrawLstmBackward", {
       dG[g + H + j] = gf;
       dG[g + 2 * H + j] = go;
       dG[g + 3 * H + j] = gg;
-      acc[j] += gi;
-      acc[H + j] += gf;
-      acc[2 * H + j] += go;
-      acc[3 * H + j] += gg;
       dcp[o + j] = dc * f;
     }
   },
   finish(c) {
-    c.dGsum.set(c.acc);
+    // The sum over rows of the float32 gradients, as a product with a ones vector would compute it.
+    const { dG, acc, H } = c;
+    const H4 = 4 * H, rows = dG.length / H4;
+    for (let n = 0; n < rows; n++) for (let k = 0; k < H4; k++) acc[k] += dG[n * H4 + k];
+    c.dGsum.set(acc);
   },
 });
 

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Measures redraw (deno task bench) and the PyTorch reference (../shared/peers/torch_draw.py) in one session,
+# alternating them config by config so that both see the same machine load, and stores everything in
+# bench/results/<date>-<host>.json (PyTorch runs as "reference", redraw runs labelled rep1, rep2, ...).
+#
+# Needs Debian's PyTorch with the OpenMP OpenBLAS (see ../shared/peers/README.md):
+#   apt-get install -y python3-torch python3-numpy libopenblas0-openmp
+# Usage: bench/compare.sh [configs (default a,b,c)] [repeats (default 2)] [redraw thread counts (default "1 2")]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CONFIGS=${1:-a,b,c}
+REPEATS=${2:-2}
+THREADS=${3:-"1 2"}
+TORCH=${TORCH:-../shared/peers/torch_draw.py}
+PYTHON=${PYTHON:-/usr/bin/python3}
+export LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+mkdir -p bench/results
+REF="bench/results/torch-$(date -u +%Y-%m-%d)-$(hostname).jsonl"
+
+torch_args() {
+  case "$1" in
+    a) echo "--T 10 --n-z 10 --read-n 2 --write-n 5 --max-steps 30" ;;
+    b) echo "--T 64 --n-z 100 --read-n 2 --write-n 5 --max-steps 25" ;;
+    c) echo "--T 64 --n-z 100 --no-attention --max-steps 25" ;;
+  esac
+}
+
+for rep in $(seq "$REPEATS"); do
+  for cfg in ${CONFIGS//,/ }; do
+    for th in 1 2; do
+      load=$(cut -d' ' -f1-3 /proc/loadavg)
+      # shellcheck disable=SC2046
+      line=$("$PYTHON" "$TORCH" --synthetic $(torch_args "$cfg") --warmup 5 --no-test --threads "$th" | tail -1)
+      # Tag the result line with the time and the load average before the run.
+      "$PYTHON" -c 'import json,sys,datetime; r=json.loads(sys.argv[1]); r["at"]=datetime.datetime.now(datetime.timezone.utc).isoformat(); r["loadavg"]=[float(x) for x in sys.argv[2].split()]; print(json.dumps(r))' "$line" "$load" >>"$REF"
+      echo "torch $cfg ${th}T: $(tail -1 "$REF" | "$PYTHON" -c 'import json,sys; print(round(json.load(sys.stdin)["images_per_s"],1))') img/s (load $load)"
+    done
+    for th in $THREADS; do
+      deno task bench --configs "$cfg" --threads "$th" --label "rep$rep" --reference "$REF" | grep -E "^\| $cfg \| wasm \| $th \| [0-9]+ \| rep$rep " || true
+    done
+  done
+done
+deno task bench --configs "" --reference "$REF" 2>/dev/null | tail -n +1 || true
