@@ -161,9 +161,9 @@ async function patchWasmThreads(threads: number): Promise<void> {
     get: () => NodeStyleWorker,
     set: () => {},
   });
+  // Only the length is read; the real os.cpus() would need the "cpus" sys permission.
   const os = (await import("node:os")).default as unknown as { cpus: () => unknown[] };
-  const cpus = os.cpus.bind(os);
-  os.cpus = () => Array.from({ length: 2 * threads }, (_, i) => cpus()[i % Math.max(cpus().length, 1)]);
+  os.cpus = () => Array.from({ length: 2 * threads }, () => ({ model: "", speed: 0, times: {} }));
 }
 
 /**
