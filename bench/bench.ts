@@ -207,6 +207,7 @@ async function benchOne(name: string, cfg: DrawConfig, backend: string, o: RunOp
     const e0 = performance.now();
     await evaluate(cfg, params, evalImages, o.evalImages, new RandomStream("bench-eval", 3), {
       batchSize: o.evalBatch,
+      impl: o.impl,
     });
     const evalSeconds = (performance.now() - e0) / 1000;
     const mem = Deno.memoryUsage();
