@@ -17,6 +17,8 @@ yet. Finished runs are skipped, interrupted ones resume from their checkpoint, f
 Options:
   --profile P        smoke | quick | paper (or another profile of the experiment); default quick
   --backend B        auto | tensorflow | webgpu | wasm | cpu; default wasm (bit-identical resume)
+  --threads N        tfjs-wasm threads (default 1; 2 is 1.4-1.8x faster on an idle 2-core machine and
+                     slower on a busy one; the numbers are the same)
   --seeds 1,2,3      seeds to run, replacing the profile's
   --only KEY=VALUE   keep cells whose factor KEY has VALUE (repeatable; same key = or, different keys = and);
                      bundles match by label, e.g. --only grid=5x5
@@ -43,6 +45,8 @@ export interface ExpArgs {
   name: string;
   profile: string;
   backend?: BackendRequest;
+  /** tfjs-wasm threads (1 = the single-threaded build). Results are bit-identical for any count. */
+  threads: number;
   seeds?: number[];
   only: string[];
   dataDir?: string;
@@ -58,7 +62,17 @@ export interface ExpArgs {
   help: boolean;
 }
 
-const STRING_FLAGS = ["profile", "backend", "seeds", "data-dir", "runs-dir", "reports-dir", "shard", "poll"];
+const STRING_FLAGS = [
+  "profile",
+  "backend",
+  "threads",
+  "seeds",
+  "data-dir",
+  "runs-dir",
+  "reports-dir",
+  "shard",
+  "poll",
+];
 const BOOLEAN_FLAGS = ["dry-run", "force", "retry-failed", "wait", "json", "help"];
 const BACKENDS: readonly string[] = ["auto", "tensorflow", "webgpu", "wasm", "cpu"];
 
@@ -154,6 +168,11 @@ export function parseExpArgs(argv: readonly string[], env: Record<string, string
   if (backend !== undefined && !BACKENDS.includes(backend)) {
     throw new UsageError(`--backend ${backend}: must be one of ${BACKENDS.join(", ")}`);
   }
+  const threadsText = a.threads as string | undefined;
+  const threads = threadsText === undefined ? 1 : Number(threadsText);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 8) {
+    throw new UsageError(`--threads ${threadsText}: must be an integer from 1 to 8`);
+  }
   const shardText = a.shard as string | undefined;
   let shard: Shard | null = null;
   if (shardText === "env") {
@@ -171,6 +190,7 @@ export function parseExpArgs(argv: readonly string[], env: Record<string, string
     name: positionals[0] ?? "",
     profile: (a.profile as string | undefined) ?? "quick",
     backend: backend as BackendRequest | undefined,
+    threads,
     seeds: a.seeds === undefined ? undefined : parseSeeds(a.seeds as string),
     only,
     dataDir: a["data-dir"] as string | undefined,

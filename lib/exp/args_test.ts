@@ -28,11 +28,14 @@ Deno.test("parseExpArgs() reads every option, with defaults", () => {
     "--poll",
     "0.5",
     "--json",
+    "--threads",
+    "2",
   ]);
   assertEquals(a, {
     name: "grid",
     profile: "smoke",
     backend: "wasm",
+    threads: 2,
     seeds: [1, 2],
     only: ["grid=5x5", "grid=2x2"],
     dataDir: "../shared/data",
@@ -97,4 +100,11 @@ Deno.test("parseExpArgs() refuses unknown and malformed flags, naming the flag",
 Deno.test("parseSeeds() refuses a repeated seed", () => {
   assertEquals(parseSeeds("3, 1"), [3, 1]);
   assertThrows(() => parseSeeds("1,2,1"), UsageError, "--seeds 1,2,1: seed 1 is given twice");
+});
+
+Deno.test("parseExpArgs() takes --threads from 1 to 8 and names the flag otherwise", () => {
+  assertEquals(parseExpArgs(["smoke"]).threads, 1);
+  for (const bad of ["0", "9", "1.5", "two"]) {
+    assertThrows(() => parseExpArgs(["smoke", "--threads", bad]), UsageError, `--threads ${bad}`);
+  }
 });

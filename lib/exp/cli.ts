@@ -52,11 +52,15 @@ const writeTo = (f: { writeSync(b: Uint8Array): number }) => (s: string) => {
 };
 
 /** Loads the trainer (and with it tfjs) and initialises the requested backend; returns a line to print. */
-async function loadTrainer(backend: BackendRequest): Promise<{ trainer: TrainRunner; line: string }> {
-  const [{ trainRun }, { initBackend }] = await Promise.all([
+async function loadTrainer(
+  backend: BackendRequest,
+  threads = 1,
+): Promise<{ trainer: TrainRunner; line: string }> {
+  const [{ trainRun }, { initBackend, setWasmThreads }] = await Promise.all([
     import("../train/run.ts"),
     import("../backend.ts"),
   ]);
+  if (threads > 1 && (backend === "wasm" || backend === "auto")) setWasmThreads(threads);
   const info = await initBackend(backend);
   return { trainer: trainRun, line: `backend: ${info.name} (${info.device}), tfjs ${info.tfjsVersion}` };
 }
@@ -166,7 +170,7 @@ export async function main(argv: readonly string[], deps: CliDeps = {}): Promise
   let trainer: TrainRunner | null = deps.trainer ?? null;
   const prepare = async () => {
     if (trainer) return;
-    const loaded = await loadTrainer(args.backend ?? "wasm");
+    const loaded = await loadTrainer(args.backend ?? "wasm", args.threads);
     out(`${loaded.line}\n`);
     trainer = loaded.trainer;
   };

@@ -4,7 +4,7 @@
  * @module
  */
 import { parseArgs } from "@std/cli";
-import { initBackend, parseBackend } from "../backend.ts";
+import { initBackend, parseBackend, setWasmThreads } from "../backend.ts";
 import type { DrawConfig } from "../draw/config.ts";
 import { runIdFor } from "../exp/runid.ts";
 import { type RunConfig, runConfigFromPreset, type TrainConfig } from "./config.ts";
@@ -20,7 +20,8 @@ Training: --batch N  --lr X  --clip X  --epochs X  --steps N  --minutes X  --see
           --log-every N  --checkpoint-every N  --lr-decay-rate X --lr-decay-steps N
 Data:     --dataset binarized-mnist|mnist  --binarize dynamic|threshold  --data-dir DIR  --fixtures
           --download (fetch missing files from the canonical URLs, hash-checked)
-Run:      --backend auto|tensorflow|webgpu|wasm|cpu (default wasm)  --run-dir DIR (default runs/train/<run-id>)
+Run:      --backend auto|tensorflow|webgpu|wasm|cpu (default wasm)  --threads N (wasm threads, default 1;
+          the numbers do not depend on it)  --run-dir DIR (default runs/train/<run-id>)
           --dry-run (print the resolved config and run id)  --help
 Exit status: 0 completed, 1 failed (non-finite loss, bad data), 2 bad flags, 130 interrupted by SIGINT,
 143 interrupted by SIGTERM (as \`deno task exp\`).`;
@@ -63,6 +64,7 @@ const STRING_FLAGS = [
   "data-dir",
   "backend",
   "run-dir",
+  "threads",
 ];
 const BOOL_FLAGS = ["attention", "fixtures", "download", "dry-run", "help"];
 
@@ -90,6 +92,7 @@ export function numberFlag(flag: string, text: string, integer: boolean): number
 export interface TrainArgs {
   config: RunConfig;
   backend: ReturnType<typeof parseBackend>;
+  threads: number;
   dataDir?: string;
   fixtures: boolean;
   download: boolean;
@@ -145,6 +148,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
   return {
     config,
     backend: parseBackend(typeof a.backend === "string" ? a.backend : "wasm"),
+    threads: typeof a.threads === "string" ? numberFlag("threads", a.threads, true) : 1,
     dataDir: typeof a["data-dir"] === "string" ? a["data-dir"] : undefined,
     fixtures: a.fixtures === true,
     download: a.download === true,
@@ -179,6 +183,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     );
     return 2;
   }
+  if (args.threads < 1 || args.threads > 8) {
+    console.error(`train: --threads must be an integer from 1 to 8, got ${args.threads}`);
+    return 2;
+  }
+  if (args.threads > 1 && (args.backend === "wasm" || args.backend === "auto")) setWasmThreads(args.threads);
   const backend = await initBackend(args.backend);
   console.error(`train: run ${runId} in ${runDir} on ${backend.name} (${backend.device})`);
   const controller = new AbortController();
