@@ -29,16 +29,20 @@ function wasmBuffer(backend: AnyBackend): ArrayBufferLike {
   return backend.wasm.wasmMemory?.buffer ?? backend.wasm.HEAPU8.buffer;
 }
 
+/** A fused kernel's inputs (`i0`, `i1`, ...; absent ones null), their shapes and its output shapes. */
+function kernelIo(k: (typeof KERNEL_DEFS)[string], inputs: tf.NamedTensorInfoMap, attrs: Attrs) {
+  const infos: Array<tf.TensorInfo | null> = [];
+  for (let i = 0; i < (attrs.nIn as number); i++) infos.push(inputs[`i${i}`] ?? null);
+  const inShapes = infos.map((t) => (t ? t.shape : []));
+  return { infos, inShapes, shapes: k.outShapes(inShapes, attrs) };
+}
+
 function wasmKernelFunc(name: string) {
   const k = KERNEL_DEFS[name];
   return (
     { inputs, attrs, backend }: { inputs: tf.NamedTensorInfoMap; attrs: Attrs; backend: AnyBackend },
   ) => {
-    const n = attrs.nIn as number;
-    const infos: Array<tf.TensorInfo | null> = [];
-    for (let i = 0; i < n; i++) infos.push(inputs[`i${i}`] ?? null);
-    const inShapes = infos.map((t) => (t ? t.shape : []));
-    const shapes = k.outShapes(inShapes, attrs);
+    const { infos, inShapes, shapes } = kernelIo(k, inputs, attrs);
     // Allocate every output before taking any view: an allocation may grow (and move) the heap.
     const outs = shapes.map((s) => backend.makeOutput(s, "float32"));
     const buf = wasmBuffer(backend);
@@ -54,11 +58,7 @@ function cpuKernelFunc(name: string) {
   return (
     { inputs, attrs, backend }: { inputs: tf.NamedTensorInfoMap; attrs: Attrs; backend: AnyBackend },
   ) => {
-    const n = attrs.nIn as number;
-    const infos: Array<tf.TensorInfo | null> = [];
-    for (let i = 0; i < n; i++) infos.push(inputs[`i${i}`] ?? null);
-    const inShapes = infos.map((t) => (t ? t.shape : []));
-    const shapes = k.outShapes(inShapes, attrs);
+    const { infos, inShapes, shapes } = kernelIo(k, inputs, attrs);
     const outs = shapes.map((s) => new Float32Array(tf.util.sizeFromShape(s)));
     runKernel(k, infos.map((t) => (t ? backend.readSync(t.dataId) as F32 : null)), outs, inShapes, attrs);
     return outs.map((o, i) => backend.makeTensorInfo(shapes[i], "float32", o));

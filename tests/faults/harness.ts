@@ -348,3 +348,19 @@ export async function smokeRunIds(p: Project, args: string[] = []): Promise<stri
 export function note(line: string): void {
   console.log(`  [fault] ${line}`);
 }
+
+/**
+ * Starts `exp smoke --profile smoke` and returns once its stdout has reported a training step, with the
+ * child (still running), the stdout reader (for the rest) and what it printed so far.
+ */
+export async function spawnUntilTraining(p: Project) {
+  const child = cliCommand(p.dir, "exp", ["smoke", "--profile", "smoke"]).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!/train step \d+/.test(seen)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    seen += value;
+  }
+  return { child, reader, seen };
+}

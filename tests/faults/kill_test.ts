@@ -5,13 +5,13 @@ import {
   assertAllParse,
   assertExit,
   assertSameRecords,
-  cliCommand,
   note,
   readExperiment,
   show,
   smoke,
   smokeBaseline,
   smokeRunIds,
+  spawnUntilTraining,
   withProject,
 } from "./harness.ts";
 
@@ -82,14 +82,7 @@ Deno.test("exp killed twice in a row (during a checkpoint, then during a step) s
 Deno.test("exp SIGKILLed from outside as soon as it reports training progress resumes to identical records", () =>
   withProject(async (p) => {
     const base = await smokeBaseline();
-    const child = cliCommand(p.dir, "exp", ["smoke", "--profile", "smoke"]).spawn();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let seen = "";
-    while (!/train step \d+/.test(seen)) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      seen += value;
-    }
+    const { child, reader, seen } = await spawnUntilTraining(p);
     child.kill("SIGKILL");
     await reader.cancel();
     await child.stderr.cancel();

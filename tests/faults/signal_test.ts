@@ -5,13 +5,13 @@ import { EXIT } from "../../lib/exp/cli.ts";
 import {
   assertExit,
   assertSameRecords,
-  cliCommand,
   note,
   readExperiment,
   readRunStrict,
   smoke,
   smokeBaseline,
   smokeRunIds,
+  spawnUntilTraining,
   withProject,
 } from "./harness.ts";
 import type { Project } from "./harness.ts";
@@ -57,14 +57,9 @@ for (const [signal, code] of [["SIGINT", EXIT.sigint], ["SIGTERM", EXIT.sigterm]
 
 Deno.test("SIGTERM sent from outside while training exits 143 and the run resumes to identical records", () =>
   withProject(async (p) => {
-    const child = cliCommand(p.dir, "exp", ["smoke", "--profile", "smoke"]).spawn();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let seen = "";
-    while (!/train step \d+/.test(seen)) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      seen += value;
-    }
+    const started = await spawnUntilTraining(p);
+    const { child, reader } = started;
+    let seen = started.seen;
     child.kill("SIGTERM");
     for (;;) {
       const { value, done } = await reader.read();
