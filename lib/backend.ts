@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendRequest } from "./train/api.ts";
+import { engineThreads, setEngineThreads, stopWasmEngine, wasmEngine } from "./wasm/engine.ts";
 
 export type { BackendRequest };
 
@@ -188,6 +189,7 @@ export function setWasmThreads(n: number): void {
 
 /** Terminates the wasm pthread workers (they keep a Deno process alive otherwise). */
 export function stopWasmThreads(): void {
+  stopWasmEngine();
   for (const w of wasmThreadWorkers) w.terminate();
   wasmThreadWorkers = [];
 }
@@ -198,12 +200,17 @@ async function tryWasm(): Promise<string | null> {
   wasm.setWasmPaths(new URL("../node_modules/@tensorflow/tfjs-backend-wasm/dist/", import.meta.url).href);
   if (wasmThreads > 1 && !wasmInstantiated()) {
     await patchWasmThreads(wasmThreads);
-    wasm.setThreadsCount(wasmThreads);
+    // The threaded build is wanted for its shared memory: redraw's kernel engine (lib/wasm/engine.ts) splits
+    // the heavy kernels over its own threads. XNNPACK keeps one thread, because its pool threads spin-wait
+    // between kernels and would take the core that the engine's worker needs.
+    wasm.setThreadsCount(1);
   }
+  setEngineThreads(wasmThreads);
   if (!(await tf.setBackend("wasm"))) return null;
   await tf.ready();
   const simd = tf.env().getBool("WASM_HAS_SIMD_SUPPORT");
-  const threads = wasmThreads > 1 ? wasm.getThreadsCount() : 1;
+  wasmEngine();
+  const threads = engineThreads();
   return `tfjs-wasm (${simd ? "SIMD" : "no SIMD"}, ${threads > 1 ? `${threads} threads` : "1 thread"})`;
 }
 

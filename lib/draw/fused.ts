@@ -39,6 +39,8 @@ import {
   sumCols,
   sumSteps,
 } from "./kernels.ts";
+import { gemm, packB, type Packed, sigmoid as wasmSigmoid } from "../wasm/ops.ts";
+import { wasmEngine } from "../wasm/engine.ts";
 
 export { fusedKernelsAvailable, registerFusedKernels };
 
@@ -77,6 +79,45 @@ function dims(cfg: DrawConfig, b: number): Dims {
   };
 }
 
+/**
+ * The right operand of a product, prepared once per call for all T glimpses: on wasm, packed for the kernel
+ * engine's product (lib/wasm/src/gemm.c); elsewhere the matrix itself (transposed when asked).
+ */
+type Operand = { packed: Packed; mat?: undefined } | { packed?: undefined; mat: tf.Tensor2D };
+
+/** Prepares `W` (or its transpose) as a product operand. */
+function operand(W: tf.Tensor2D, transpose = false): Operand {
+  if (wasmEngine()) return { packed: packB(W, transpose) };
+  return { mat: transpose ? tf.transpose(W) as tf.Tensor2D : W };
+}
+
+/** x W (+ b) (+ addend) for an operand from {@linkcode operand}. */
+function mul(
+  x: tf.Tensor2D,
+  W: Operand,
+  b: tf.Tensor1D | null = null,
+  addend: tf.Tensor2D | null = null,
+): tf.Tensor2D {
+  if (W.packed) return gemm(x, W.packed, b, addend);
+  let y = b ? dense(x, W.mat, b) : tf.matMul(x, W.mat) as tf.Tensor2D;
+  if (addend) y = tf.add(y, addend) as tf.Tensor2D;
+  return y;
+}
+
+/** sigmoid(x): on wasm by the kernel engine (all threads), elsewhere tfjs's. */
+function sigmoid(x: tf.Tensor2D): tf.Tensor2D {
+  return wasmEngine() ? wasmSigmoid(x) : tf.sigmoid(x) as tf.Tensor2D;
+}
+
+/** A B, with B used once. */
+function matMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  if (!wasmEngine()) return tf.matMul(a, b) as tf.Tensor2D;
+  const p = packB(b);
+  const out = gemm(a, p);
+  p.data.dispose();
+  return out;
+}
+
 /** Layer matrices and biases: the variables themselves where their layout already fits. */
 interface Weights {
   /** Encoder: rows match the per-step input `[r, h^dec, h^enc]` (without attention `[s, h^dec, h^enc]`). */
@@ -87,6 +128,11 @@ interface Weights {
   XWb: tf.Tensor2D | null;
   WQ: tf.Tensor2D;
   bQ: tf.Tensor1D;
+  /** The layer matrices as product operands: encoder, posterior, decoder, heads. */
+  E: Operand;
+  P: Operand;
+  Dc: Operand;
+  Q: Operand;
 }
 
 /**
@@ -111,13 +157,13 @@ function assemble(cfg: DrawConfig, p: DrawParams, x: tf.Tensor2D, d: Dims): Weig
         { out: 1, in: 5, rows: 1, cols: 5, dc0: Nw2 + 5 },
       ],
     );
-    return {
+    return withOperands(p, {
       WE: p["enc/W"] as tf.Tensor2D,
       bE: p["enc/b"] as tf.Tensor1D,
       XWb: null,
       WQ: WQ as tf.Tensor2D,
       bQ: bQ as tf.Tensor1D,
-    };
+    });
   }
   // enc/W rows: [x (D), x-hat (D), h^dec, h^enc].
   const [WE, Wsum] = blocks([v("enc/W")], [[D + Hd + He, 4 * He], [D, 4 * He]], [
@@ -126,12 +172,22 @@ function assemble(cfg: DrawConfig, p: DrawParams, x: tf.Tensor2D, d: Dims): Weig
     { out: 1, in: 0, rows: D, cols: 4 * He },
     { out: 1, in: 0, r0: D, rows: D, cols: 4 * He, add: true },
   ]);
-  return {
+  return withOperands(p, {
     WE: WE as tf.Tensor2D,
     bE: null,
-    XWb: dense(x, Wsum as tf.Tensor2D, p["enc/b"] as tf.Tensor1D),
+    XWb: mul(x, operand(Wsum as tf.Tensor2D), p["enc/b"] as tf.Tensor1D),
     WQ: p["write/W"] as tf.Tensor2D,
     bQ: p["write/b"] as tf.Tensor1D,
+  });
+}
+
+function withOperands(p: DrawParams, w: Omit<Weights, "E" | "P" | "Dc" | "Q">): Weights {
+  return {
+    ...w,
+    E: operand(w.WE),
+    P: operand(p["post/W"] as tf.Tensor2D),
+    Dc: operand(p["dec/W"] as tf.Tensor2D),
+    Q: operand(w.WQ),
   };
 }
 
@@ -211,19 +267,19 @@ function glimpse(
   prev: State,
   logWeights: boolean,
 ): Glimpse {
-  const s = tf.sigmoid(prev.canvas) as tf.Tensor2D; //                  eq 3: x-hat = x - s   [batch, D]
+  const s = sigmoid(prev.canvas); //                  eq 3: x-hat = x - s   [batch, D]
   let xenc: tf.Tensor2D, readAux: tf.Tensor2D | undefined;
   if (cfg.attention) {
     [xenc, readAux] = fusedRead(x, s, prev.q!, prev.hDec, prev.hEnc, cfg.readN, cfg.A, cfg.B, d.readRaw); // eq 27
   } else {
     xenc = noAttentionInput(s, prev.hDec, prev.hEnc); //                eq 17 (x's share in XWb)
   }
-  const gE = w.bE ? dense(xenc, w.WE, w.bE) : tf.add(tf.matMul(xenc, w.WE), w.XWb!) as tf.Tensor2D; // eq 5
-  const sgE = tf.sigmoid(gE) as tf.Tensor2D; //                          gate sigmoids      [batch, 4 He]
+  const gE = mul(xenc, w.E, w.bE, w.XWb); //                            eq 5               [batch, 4 He]
+  const sgE = sigmoid(gE); //                          gate sigmoids      [batch, 4 He]
   const cE = lstmCell(sgE, prev.cE);
-  const scE = tf.sigmoid(cE) as tf.Tensor2D;
+  const scE = sigmoid(cE);
   const hEnc = lstmHidden(sgE, scE); //                                  h^enc_t            [batch, He]
-  const pp = dense(hEnc, p["post/W"] as tf.Tensor2D, p["post/b"] as tf.Tensor1D); // eqs 1-2: [mu, log sigma]
+  const pp = mul(hEnc, w.P, p["post/b"] as tf.Tensor1D); //              eqs 1-2: [mu, log sigma]
   const [xdec, kl, logRatio] = posterior(
     pp,
     eps,
@@ -232,11 +288,11 @@ function glimpse(
     logWeights,
     t * d.b * d.nZ,
   ) as tf.Tensor2D[]; // eq 6
-  const sgD = tf.sigmoid(dense(xdec, p["dec/W"] as tf.Tensor2D, p["dec/b"] as tf.Tensor1D)) as tf.Tensor2D; // eq 7
+  const sgD = sigmoid(mul(xdec, w.Dc, p["dec/b"] as tf.Tensor1D)); // eq 7
   const cD = lstmCell(sgD, prev.cD);
-  const scD = tf.sigmoid(cD) as tf.Tensor2D;
+  const scD = sigmoid(cD);
   const hDec = lstmHidden(sgD, scD); //                                  h^dec_t            [batch, Hd]
-  const q = dense(hDec, w.WQ, w.bQ); //                                  eqs 28 / 18, 21 heads
+  const q = mul(hDec, w.Q, w.bQ); //                                     eqs 28 / 18, 21 heads
   let canvas: tf.Tensor2D, writeAux: tf.Tensor2D | undefined;
   if (cfg.attention) [canvas, writeAux] = fusedWrite(prev.canvas, q, cfg.writeN, cfg.A, cfg.B); // eqs 8, 29
   else canvas = tf.add(prev.canvas, q) as tf.Tensor2D; //                eqs 8, 18
@@ -273,7 +329,7 @@ function checkBackend(): void {
 
 function initialState(cfg: DrawConfig, p: DrawParams, w: Weights, d: Dims): State {
   const [canvas, hEnc, hDec] = initialStates(p, d);
-  return { canvas, hEnc, hDec, cE: null, cD: null, q: cfg.attention ? dense(hDec, w.WQ, w.bQ) : null };
+  return { canvas, hEnc, hDec, cE: null, cD: null, q: cfg.attention ? mul(hDec, w.Q, w.bQ) : null };
 }
 
 /**
@@ -338,14 +394,10 @@ export interface LossAndGrads {
 
 /**
  * The gradient of a weight used by all T steps, sum_t X_t^T dG_t (X_t `[b, K]`, dG_t `[b, N]`), as one
- * product over the stacked steps. XNNPACK repacks its second operand on every call, at a cost amortised over
- * the first operand's rows, so the orientation with more rows first is used: `X^T dG` (`[K, T*b] @ [T*b, N]`)
- * when K >= N, else `(dG^T X)^T` (measured: 520x4096x1024 134 ms, 1024x4096x520 103 ms).
+ * `[K, T*b] @ [T*b, N]` product over the stacked steps (the stacking writes X transposed).
  */
 function weightGrad(xs: tf.Tensor2D[], gs: tf.Tensor2D[]): tf.Tensor2D {
-  const K = xs[0].shape[1], N = gs[0].shape[1];
-  if (K >= N) return tf.matMul(stack(xs, true), stack(gs)) as tf.Tensor2D;
-  return stack([tf.matMul(stack(gs, true), stack(xs)) as tf.Tensor2D], true); // tfjs-wasm's transpose: ~8 ns/value
+  return matMul(stack(xs, true), stack(gs));
 }
 
 /** Column sums of a `[rows, n]` matrix as `[n]` (a bias gradient). */
@@ -388,8 +440,8 @@ export function drawLossAndGrads(
     const klPerStep = stack(steps.map((s) => tf.reshape(s.kl, [1, b]) as tf.Tensor2D), true); // [batch, T]
 
     // Backward through time: the input gradients of each product use the transposed matrices.
-    const WET = tf.transpose(w.WE) as tf.Tensor2D, WQT = tf.transpose(w.WQ) as tf.Tensor2D;
-    const WDT = tf.transpose(p["dec/W"]) as tf.Tensor2D, WPT = tf.transpose(p["post/W"]) as tf.Tensor2D;
+    const WET = operand(w.WE, true), WQT = operand(w.WQ, true);
+    const WDT = operand(p["dec/W"] as tf.Tensor2D, true), WPT = operand(p["post/W"] as tf.Tensor2D, true);
     let dcvs = dcT as tf.Tensor2D;
     let dXencNext: tf.Tensor2D | null = null, dXdecNext: tf.Tensor2D | null = null;
     let dcENext: tf.Tensor2D | null = null, dcDNext: tf.Tensor2D | null = null;
@@ -402,20 +454,20 @@ export function drawLossAndGrads(
       const dq = cfg.attention
         ? fusedWriteBackward(dcvs, s.writeAux!, s.q, drawNext, cfg.writeN, cfg.A, cfg.B) // eqs 29, 21
         : dcvs; //                                                                        eq 18
-      const dH = tf.matMul(dq, WQT) as tf.Tensor2D; //                                    [batch, Hd]
+      const dH = mul(dq, WQT); //                                    [batch, Hd]
       const [dgD, dcD, sumD] = lstmBackward(s.sgD, s.scD, before?.cD ?? null, dcDNext, [
         [dH, 0],
         [dXdecNext, nZ],
         [dXencNext, R],
       ]); //                                                                 eq 7
-      const dXdec = tf.matMul(dgD, WDT) as tf.Tensor2D; //                                [batch, nZ + Hd]
+      const dXdec = mul(dgD, WDT); //                                [batch, nZ + Hd]
       const dpp = posteriorBackward(dXdec, s.pp, eps, nZ, g, t * b * nZ); //              eqs 6, 11
-      const dHe = tf.matMul(dpp, WPT) as tf.Tensor2D; //                                  [batch, He]
+      const dHe = mul(dpp, WPT); //                                  [batch, He]
       const [dgE, dcE, sumE] = lstmBackward(s.sgE, s.scE, before?.cE ?? null, dcENext, [
         [dHe, 0],
         [dXencNext, R + Hd],
       ]); //                                                                 eq 5
-      const dXenc = tf.matMul(dgE, WET) as tf.Tensor2D; //                                [batch, R + Hd + He]
+      const dXenc = mul(dgE, WET); //                                [batch, R + Hd + He]
       let draw: tf.Tensor2D | null = null;
       if (cfg.attention) {
         [dcvs, draw] = fusedReadBackward(dXenc, s.readAux!, x, s.s, dcvs, s.xenc, cfg.readN, cfg.A, cfg.B); // eq 27
@@ -435,7 +487,7 @@ export function drawLossAndGrads(
     let dQ0: tf.Tensor2D | null = null;
     if (cfg.attention) {
       dQ0 = fusedWriteBackward(null, null, init.q!, drawNext, cfg.writeN, cfg.A, cfg.B);
-      hDecSources.push([tf.matMul(dQ0, WQT) as tf.Tensor2D, 0]);
+      hDecSources.push([mul(dQ0, WQT), 0]);
     }
     const grads: Record<string, tf.Tensor> = {
       "init/canvas": sumCols([[dcvs, 0]], D, true),
@@ -476,7 +528,7 @@ export function drawLossAndGrads(
       grads["read/attB"] = tf.reshape(parts[5], [5]);
     } else {
       // W_x and W_x-hat both get x^T sum_t dG_t (through XWb); W_x-hat also gets -(s rows of dWE).
-      const dWsum = tf.matMul(tf.transpose(x), sumSteps(stack(dGE), T)) as tf.Tensor2D;
+      const dWsum = matMul(stack([x], true), sumSteps(stack(dGE), T));
       grads["enc/W"] = blocks([dWsum, dWE], [[2 * D + Hd + He, 4 * He]], [
         { out: 0, in: 0, rows: D, cols: 4 * He },
         { out: 0, in: 0, rows: D, cols: 4 * He, dr0: D },

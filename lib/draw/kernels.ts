@@ -13,6 +13,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { type Attrs, type BlockOp, KERNEL_DEFS, runKernel } from "./kernel_math.ts";
+import { implsDisabled, WASM_IMPLS } from "../wasm/impls.ts";
 
 export type { BlockOp };
 
@@ -39,12 +40,18 @@ function kernelIo(k: (typeof KERNEL_DEFS)[string], inputs: tf.NamedTensorInfoMap
 
 function wasmKernelFunc(name: string) {
   const k = KERNEL_DEFS[name];
+  const impl = implsDisabled() ? undefined : WASM_IMPLS[name];
   return (
     { inputs, attrs, backend }: { inputs: tf.NamedTensorInfoMap; attrs: Attrs; backend: AnyBackend },
   ) => {
     const { infos, inShapes, shapes } = kernelIo(k, inputs, attrs);
     // Allocate every output before taking any view: an allocation may grow (and move) the heap.
     const outs = shapes.map((s) => backend.makeOutput(s, "float32"));
+    if (impl) {
+      const at = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset as number;
+      impl({ ins: infos.map((t) => (t ? at(t) : null)), outs: outs.map(at), inShapes, attrs });
+      return outs;
+    }
     const buf = wasmBuffer(backend);
     const view = (t: tf.TensorInfo) =>
       new Float32Array(buf, backend.dataIdMap.get(t.dataId).memoryOffset, tf.util.sizeFromShape(t.shape));

@@ -1,0 +1,86 @@
+/*
+ * Shared definitions for redraw's WebAssembly kernels (lib/wasm/README.md has the rules).
+ *
+ * The module imports tfjs-wasm's memory and owns none of it: no globals, no static data, no libc. Pointers are
+ * byte offsets of tensors in the tfjs-wasm heap. Each instance gets its own stack region from the engine
+ * (lib/wasm/engine.ts sets __stack_pointer), so small local arrays are fine.
+ */
+#ifndef REDRAW_COMMON_H
+#define REDRAW_COMMON_H
+#include <wasm_simd128.h>
+
+typedef float f32;
+typedef double f64;
+typedef long long i64;
+
+/* A kernel: its last two arguments are the range [lo, hi) of work items it computes. */
+#define EXPORT(name) __attribute__((export_name(#name))) void name
+
+static inline int imin(int a, int b) { return a < b ? a : b; }
+static inline int imax(int a, int b) { return a > b ? a : b; }
+
+/* e^x in float64, ~1 ulp: x = k ln2 + r with |r| <= ln2/2, e^r by its Taylor series to r^13 (the next term is
+ * below 2^-60 relative), then scaled by 2^k through the exponent bits. No libm: the module has no libc. */
+static inline f64 redraw_exp(f64 x) {
+  if (x != x) return x;
+  if (x > 709.782712893384) return __builtin_inf();
+  if (x < -745.1332191019412) return 0.0;
+  const f64 ln2hi = 6.93147180369123816490e-01, ln2lo = 1.90821492927058770002e-10;
+  f64 k = __builtin_rint(x * 1.44269504088896338700);
+  f64 r = (x - k * ln2hi) - k * ln2lo;
+  f64 p = 1.0 / 6227020800.0;
+  p = p * r + 1.0 / 479001600.0;
+  p = p * r + 1.0 / 39916800.0;
+  p = p * r + 1.0 / 3628800.0;
+  p = p * r + 1.0 / 362880.0;
+  p = p * r + 1.0 / 40320.0;
+  p = p * r + 1.0 / 5040.0;
+  p = p * r + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  p = p * r + 1.0;
+  int ki = (int)k;
+  /* 2^k in two factors so that subnormal results (k down to -1075) stay exact. */
+  int k1 = ki / 2, k2 = ki - k1;
+  union { i64 i; f64 d; } s1 = { (i64)(k1 + 1023) << 52 }, s2 = { (i64)(k2 + 1023) << 52 };
+  return p * s1.d * s2.d;
+}
+
+/* e^x for 4 float32 lanes, max relative error ~2e-7 (2 ulp) on [-87, 88]: x = k ln2 + r, e^r by a degree-7
+ * Taylor polynomial (|r| <= ln2/2: the next term is ~5e-9 relative), 2^k through the exponent bits. Lanes
+ * below -87.3 give 0, above 88.7 give +inf. */
+static inline v128_t redraw_exp_f32x4(v128_t x) {
+  const v128_t lo = wasm_f32x4_splat(-87.33654f), hi = wasm_f32x4_splat(88.72283f);
+  v128_t xc = wasm_f32x4_min(wasm_f32x4_max(x, lo), hi);
+  v128_t k = wasm_f32x4_nearest(wasm_f32x4_mul(xc, wasm_f32x4_splat(1.44269504f)));
+  /* ln 2 = C1 + C2 with C1 = 0.693359375 (9 significant bits, so k C1 is exact): Cephes' split. */
+  v128_t r = wasm_f32x4_sub(xc, wasm_f32x4_mul(k, wasm_f32x4_splat(0.693359375f)));
+  r = wasm_f32x4_add(r, wasm_f32x4_mul(k, wasm_f32x4_splat(2.12194440e-4f)));
+  v128_t p = wasm_f32x4_splat(1.0f / 5040.0f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 720.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 120.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 24.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 6.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(0.5f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
+  /* k in [-126, 128]: 2^k as two factors 2^(k/2) keeps k = 128 and k = -126 finite/normal. */
+  v128_t ki = wasm_i32x4_trunc_sat_f32x4(k);
+  v128_t k1 = wasm_i32x4_shr(ki, 1), k2 = wasm_i32x4_sub(ki, k1);
+  v128_t s1 = wasm_i32x4_shl(wasm_i32x4_add(k1, wasm_i32x4_splat(127)), 23);
+  v128_t s2 = wasm_i32x4_shl(wasm_i32x4_add(k2, wasm_i32x4_splat(127)), 23);
+  v128_t y = wasm_f32x4_mul(wasm_f32x4_mul(p, s1), s2);
+  y = wasm_v128_andnot(y, wasm_f32x4_lt(x, lo)); /* underflow to 0 */
+  return wasm_v128_bitselect(wasm_f32x4_splat(__builtin_inff()), y, wasm_f32x4_gt(x, hi));
+}
+
+/* sigmoid(x) = 1 / (1 + e^-x) for 4 float32 lanes (e^-x = inf for x < -88.7 gives exactly 0). */
+static inline v128_t redraw_sigmoid_f32x4(v128_t x) {
+  v128_t e = redraw_exp_f32x4(wasm_f32x4_neg(x));
+  return wasm_f32x4_div(wasm_f32x4_splat(1.0f), wasm_f32x4_add(wasm_f32x4_splat(1.0f), e));
+}
+
+#endif
