@@ -3,3 +3,4 @@
  * @module
  */
 export { implsDisabled, WASM_IMPLS } from "./registry.ts";
+import "./lstm.ts";

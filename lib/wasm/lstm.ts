@@ -1,0 +1,121 @@
+/**
+ * C implementations (lib/wasm/src/lstm.c) of the LSTM, posterior, no-attention and stacking kernels of
+ * lib/draw/kernel_math.ts, registered for the wasm backend. Work items are batch rows (stacking: blocks of 16
+ * rows or, transposed, of 16 columns; the LSTM gradient's batch sum: blocks of 16 columns).
+ * @module
+ */
+import { runKernel, wasmEngine } from "./engine.ts";
+import { defineWasmImpl } from "./registry.ts";
+
+/** Rows per thread worth a wake-up for a kernel touching `width` values per row (~4k values a thread). */
+function minRows(width: number): number {
+  return Math.max(1, Math.ceil(4096 / Math.max(1, width)));
+}
+
+defineWasmImpl("RedrawLstmCell", ({ ins, outs, inShapes }) => {
+  const [rows, G] = inShapes[0], H = G / 4;
+  runKernel("redraw_lstm_cell", [ins[0]!, ins[1] ?? 0, outs[0], H], rows, minRows(H));
+});
+
+defineWasmImpl("RedrawLstmHidden", ({ ins, outs, inShapes }) => {
+  const [rows, G] = inShapes[0], H = G / 4;
+  runKernel("redraw_lstm_hidden", [ins[0]!, ins[1]!, outs[0], H], rows, minRows(H));
+});
+
+defineWasmImpl("RedrawLstmBackward", ({ ins, outs, inShapes, attrs }) => {
+  const [rows, G] = inShapes[0], H = G / 4;
+  const offs = attrs.offsets as number[];
+  const src: number[] = [];
+  for (let k = 0; k < 3; k++) {
+    const p = ins[4 + k] ?? null;
+    src.push(p ?? 0, p === null ? 0 : inShapes[4 + k][1], p === null ? 0 : offs[k]);
+  }
+  const [dG, dcp, dGsum] = outs;
+  runKernel(
+    "redraw_lstm_backward",
+    [ins[0]!, ins[1]!, ins[2] ?? 0, ins[3] ?? 0, ...src, dG, dcp, H],
+    rows,
+    Math.max(1, Math.ceil(1024 / H)),
+  );
+  // The batch sum: column blocks of 16, each summing every row in order.
+  runKernel("redraw_lstm_sum_rows", [dG, rows, G, dGsum], Math.ceil(G / 16), Math.ceil(8192 / (16 * rows)));
+});
+
+defineWasmImpl("RedrawPosterior", ({ ins, outs, inShapes, attrs }) => {
+  const [rows, P] = inShapes[0];
+  const nZ = attrs.nZ as number, Hd = attrs.Hd as number;
+  const eps = ins[1]! + 4 * (attrs.epsOffset ?? 0);
+  runKernel(
+    "redraw_posterior",
+    [ins[0]!, eps, ins[2]!, outs[0], outs[1], outs[2] ?? 0, nZ, Hd, P],
+    rows,
+    Math.ceil(512 / nZ),
+  );
+});
+
+defineWasmImpl("RedrawPosteriorBackward", ({ ins, outs, inShapes, attrs }) => {
+  const [rows, wd] = inShapes[0], P = inShapes[1][1];
+  const nZ = attrs.nZ as number;
+  const eps = ins[2]! + 4 * (attrs.epsOffset ?? 0);
+  runKernel(
+    "redraw_posterior_backward",
+    [ins[0]!, wd, ins[1]!, eps, outs[0], nZ, P, attrs.scale as number],
+    rows,
+    Math.ceil(512 / nZ),
+  );
+});
+
+defineWasmImpl("RedrawNoAttentionInput", ({ ins, outs, inShapes }) => {
+  const rows = inShapes[0][0], D = inShapes[0][1], hd = inShapes[1][1], he = inShapes[2][1];
+  runKernel(
+    "redraw_noatt_input",
+    [ins[0]!, ins[1]!, ins[2]!, outs[0], D, hd, he],
+    rows,
+    minRows(D + hd + he),
+  );
+});
+
+defineWasmImpl("RedrawNoAttentionBackward", ({ ins, outs, inShapes }) => {
+  const wd = inShapes[0][1], [rows, D] = inShapes[1];
+  runKernel("redraw_noatt_backward", [ins[0]!, wd, ins[1]!, ins[2]!, outs[0], D], rows, minRows(D));
+});
+
+/** A table of (byte offset, rows) int32 pairs in the heap for the stack kernels, kept per tfjs-wasm module. */
+let table: { wasm: unknown; at: number; pairs: number } | null = null;
+
+function stackTable(ins: Array<number | null>, inShapes: number[][]): number {
+  const e = wasmEngine()!;
+  if (!table || table.wasm !== e.backendWasm || table.pairs < ins.length) {
+    if (table && table.wasm === e.backendWasm) e.backendWasm._free(table.at);
+    const pairs = Math.max(256, ins.length);
+    const at = e.backendWasm._malloc(pairs * 8) as number;
+    if (!at) throw new Error("tfjs-wasm could not allocate the stack kernel's table");
+    table = { wasm: e.backendWasm, at, pairs };
+  }
+  const t = new Int32Array(e.memory.buffer, table.at, 2 * ins.length);
+  ins.forEach((p, i) => {
+    t[2 * i] = p!;
+    t[2 * i + 1] = inShapes[i][0];
+  });
+  return table.at;
+}
+
+defineWasmImpl("RedrawStack", ({ ins, outs, inShapes, attrs }) => {
+  const n = inShapes[0][1], total = inShapes.reduce((a, s) => a + s[0], 0);
+  const at = stackTable(ins, inShapes);
+  if (attrs.transposed) {
+    runKernel(
+      "redraw_stack_transposed",
+      [at, ins.length, n, total, outs[0]],
+      Math.ceil(n / 16),
+      Math.ceil(16384 / (16 * total)),
+    );
+  } else {
+    runKernel(
+      "redraw_stack",
+      [at, ins.length, n, outs[0]],
+      Math.ceil(total / 16),
+      Math.ceil(16384 / (16 * n)),
+    );
+  }
+});

@@ -1,0 +1,87 @@
+import { assertEquals } from "@std/assert";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend, setWasmThreads, stopWasmThreads } from "../backend.ts";
+import { registerFusedKernels } from "../draw/kernels.ts";
+import { engineThreads, setEngineThreads, stopWasmEngine, wasmEngine } from "./engine.ts";
+
+setWasmThreads(2);
+await initBackend("wasm");
+registerFusedKernels();
+
+/** Deterministic pseudo-random values in (-1, 1) (sigmoid-like in (0, 1) with `unit`). */
+function values(n: number, seed: number, unit = false): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    const v = s / 2147483648 - 1;
+    return unit ? 0.5 + 0.49 * v : v;
+  });
+}
+
+type Spec = [string, Array<[number[], boolean] | null>, Record<string, unknown>];
+
+const B = 64, H = 256, nZ = 100, Hd = 256, D = 784;
+const SPECS: Spec[] = [
+  ["RedrawLstmCell", [[[B, 4 * H], true], [[B, H], false]], {}],
+  ["RedrawLstmHidden", [[[B, 4 * H], true], [[B, H], true]], {}],
+  ["RedrawLstmBackward", [
+    [[B, 4 * H], true],
+    [[B, H], true],
+    [[B, H], false],
+    [[B, H], false],
+    [[B, H + 3], false],
+    null,
+    [[B, H], false],
+  ], { offsets: [3, 0, 0] }],
+  ["RedrawPosterior", [[[B, 2 * nZ + 4], false], [[4, B, nZ], false], [[B, Hd], false]], {
+    nZ,
+    Hd,
+    logWeights: true,
+    epsOffset: 2 * B * nZ,
+  }],
+  ["RedrawPosteriorBackward", [[[B, nZ + Hd], false], [[B, 2 * nZ + 4], false], [[4, B, nZ], false]], {
+    nZ,
+    scale: 0.5,
+    epsOffset: B * nZ,
+  }],
+  ["RedrawNoAttentionInput", [[[7, D], true], [[7, 13], false], [[7, 21], false]], {}],
+  ["RedrawNoAttentionBackward", [[[B, D + 2 * H], false], [[B, D], false], [[B, D], true]], {}],
+  ["RedrawStack", Array.from({ length: 64 }, () => [[B, 356], false]), { transposed: false }],
+  ["RedrawStack", Array.from({ length: 64 }, () => [[B, 356], false]), { transposed: true }],
+  ["RedrawStack", Array.from({ length: 9 }, () => [[7, 13], false]), { transposed: true }],
+];
+
+function run([name, ins, attrs]: Spec): Float32Array[] {
+  return tf.tidy(() => {
+    const named: Record<string, tf.Tensor> = {};
+    ins.forEach((x, i) => {
+      if (x) named[`i${i}`] = tf.tensor(values(x[0].reduce((a, b) => a * b, 1), 7 + i, x[1]), x[0]);
+    });
+    const out = tf.engine().runKernel(name, named, { ...attrs, nIn: ins.length }) as tf.Tensor | tf.Tensor[];
+    return (Array.isArray(out) ? out : [out]).map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+Deno.test("The C LSTM, posterior, no-attention and stack kernels give the same bits with 1 and 2 threads", () => {
+  assertEquals(engineThreads(), 2);
+  const two = SPECS.map(run);
+  stopWasmEngine();
+  setEngineThreads(1);
+  wasmEngine();
+  assertEquals(engineThreads(), 1);
+  const one = SPECS.map(run);
+  SPECS.forEach((s, k) => {
+    two[k].forEach((o, i) => {
+      const u = new Uint32Array(o.buffer), v = new Uint32Array(one[k][i].buffer);
+      const bad = u.findIndex((x, j) => x !== v[j]);
+      assertEquals(bad, -1, `${s[0]} output ${i} differs at ${bad}`);
+    });
+  });
+});
+
+Deno.test({
+  name: "The wasm threads are stopped",
+  fn: () => stopWasmThreads(),
+  sanitizeOps: false,
+  sanitizeResources: false,
+});
