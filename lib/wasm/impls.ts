@@ -4,3 +4,4 @@
  */
 export { implsDisabled, WASM_IMPLS } from "./registry.ts";
 import "./lstm.ts";
+import "./attention.ts";
