@@ -113,15 +113,20 @@ static f64 filterbank(int N, int A, int B, const f32* raw, f32* aux, f64* F) {
   return gamma;
 }
 
+/* A filter weight for the float32 products: weights below 2^-100 (the Gaussian's far tails) become 0, so
+ * that products stay clear of subnormal numbers, which x86 CPUs compute ~100x slower (wasm has no
+ * flush-to-zero mode). The change is below 2^-100 times the image's sum. */
+static inline f32 product_weight(f32 v) { return __builtin_fabsf(v) < 0x1p-100f ? 0.0f : v; }
+
 /* The float32 filters of an aux row: Fx [N, Ap] (zero padded), Fy [N, B]; with F64, also F in float64. */
 static void load_filters(int N, int A, int B, const f32* aux, f32* Fx, f32* Fy, f64* F64) {
   const int Ap = pad4(A);
   const f32* f = aux + 5;
   for (int i = 0; i < N; i++) {
-    for (int a = 0; a < A; a++) Fx[i * Ap + a] = f[i * A + a];
+    for (int a = 0; a < A; a++) Fx[i * Ap + a] = product_weight(f[i * A + a]);
     for (int a = A; a < Ap; a++) Fx[i * Ap + a] = 0.0f;
   }
-  for (int k = 0; k < N * B; k++) Fy[k] = f[N * A + k];
+  for (int k = 0; k < N * B; k++) Fy[k] = product_weight(f[N * A + k]);
   if (F64) {
     for (int k = 0; k < N * (A + B); k++) F64[k] = f[k];
   }
@@ -373,12 +378,16 @@ EXPORT(redraw_write)(const f32* cvs, const f32* q, f32* out, f32* aux, int N, in
 /*
  * Write backward for rows [lo, hi): dq row = [dw, d raw write head, d raw read head of step t+1 (drawNext),
  * 0...]. dcvs or aux 0: only the read-head block (drawNext 0: zeros).
+ *
+ * All float64 (f64x2): the raw write-head gradient goes through the softmax backward of the filterbanks,
+ * whose cancellations made float32 products of P = Fy dV lose ~5e-6 relative. The products run in the JS
+ * order, so P, Wx and dFx equal the JS values bit for bit.
  */
 EXPORT(redraw_write_backward)(const f32* dcvs, const f32* aux, const f32* q, const f32* drawNext, f32* dq,
                               int N, int A, int B, int wq, int lo, int hi) {
-  const int Ap = pad4(A), D = A * B, auxw = 5 + N * (A + B);
-  f64 F[N * (A + B)], dF[N * (A + B)], W[N * N];
-  f32 Fx[N * Ap], Fy[N * B], U[N * Ap], M[N * Ap], dv[Ap];
+  const int A2 = (A + 1) & ~1, D = A * B, auxw = 5 + N * (A + B);
+  f64 F[N * (A + B)], dF[N * (A + B)], W[N * N], Fx[N * A2], U[N * A2], M[N * A2], dv[A2];
+  const v128_t zero = wasm_f64x2_splat(0.0);
   for (int n = lo; n < hi; n++) {
     f32* o = dq + (long)n * wq;
     for (int k = 0; k < wq; k++) o[k] = 0.0f;
@@ -387,49 +396,76 @@ EXPORT(redraw_write_backward)(const f32* dcvs, const f32* aux, const f32* q, con
     }
     if (!dcvs || !aux) continue;
     const f32* ao = aux + (long)n * auxw;
-    load_filters(N, A, B, ao, Fx, Fy, F);
+    for (int k = 0; k < N * (A + B); k++) F[k] = ao[5 + k];
+    for (int i = 0; i < N; i++) {
+      for (int a = 0; a < A; a++) Fx[i * A2 + a] = F[i * A + a];
+      if (A2 > A) Fx[i * A2 + A] = 0;
+    }
+    const f64* Fy = F + N * A;
     const f64 gamma = ao[4], ig = 1 / gamma;
     const f32* qr = q + (long)n * wq;
     for (int k = 0; k < N * N; k++) W[k] = qr[k];
-    mul_fx(N, Ap, W, Fx, U); /* Wx = w Fx [N, A] */
-    for (int k = 0; k < N * Ap; k++) M[k] = 0.0f;
+    /* Wx = w Fx [N, A] */
+    for (int i = 0; i < N; i++) {
+      for (int c = 0; c < A2; c += 2) {
+        v128_t acc = zero;
+        for (int j = 0; j < N; j++) {
+          const f64 f = W[i * N + j];
+          if (f == 0) continue;
+          acc = wasm_f64x2_add(acc, wasm_f64x2_mul(wasm_f64x2_splat(f), wasm_v128_load(Fx + j * A2 + c)));
+        }
+        wasm_v128_store(U + i * A2 + c, acc);
+      }
+    }
+    for (int k = 0; k < N * A2; k++) M[k] = 0;
+    dv[A2 - 1] = 0;
     /* One pass over dV = d canvas / gamma: P = Fy dV [N, A] (in M), dFy = Wx dV^T [N, B]. */
-    const v128_t igv = wasm_f32x4_splat((f32)ig);
     const f32* dc = dcvs + (long)n * D;
     for (int y = 0; y < B; y++) {
-      for (int c = 0; c < A; c += 4) wasm_v128_store(dv + c, wasm_f32x4_mul(load_n(dc + y * A + c, A - c), igv));
+      for (int c = 0; c < A; c++) dv[c] = (f64)dc[y * A + c] * ig;
       for (int i = 0; i < N; i++) {
-        const v128_t f = SPLAT(Fy[i * B + y]);
-        v128_t acc = wasm_f32x4_splat(0.0f);
-        for (int c = 0; c < Ap; c += 4) {
-          v128_t d = wasm_v128_load(dv + c);
-          v128_t m = wasm_v128_load(M + i * Ap + c);
-          MADD(m, f, d);
-          wasm_v128_store(M + i * Ap + c, m);
-          MADD(acc, wasm_v128_load(U + i * Ap + c), d);
+        const f64 f = Fy[i * B + y];
+        v128_t dot = zero;
+        f64* m = M + i * A2;
+        const f64* u = U + i * A2;
+        if (f != 0) {
+          const v128_t fv = wasm_f64x2_splat(f);
+          for (int c = 0; c < A2; c += 2) {
+            const v128_t d = wasm_v128_load(dv + c);
+            wasm_v128_store(m + c, wasm_f64x2_add(wasm_v128_load(m + c), wasm_f64x2_mul(fv, d)));
+            dot = wasm_f64x2_add(dot, wasm_f64x2_mul(wasm_v128_load(u + c), d));
+          }
+        } else {
+          for (int c = 0; c < A2; c += 2) {
+            dot = wasm_f64x2_add(dot, wasm_f64x2_mul(wasm_v128_load(u + c), wasm_v128_load(dv + c)));
+          }
         }
-        dF[N * A + i * B + y] = hsum(acc);
+        dF[N * A + i * B + y] = wasm_f64x2_extract_lane(dot, 0) + wasm_f64x2_extract_lane(dot, 1);
       }
     }
     /* dw = P Fx^T [N, N]; d gamma = -sum w dw / gamma. */
     f64 wdw = 0;
     for (int i = 0; i < N; i++) {
       for (int j = 0; j < N; j++) {
-        v128_t acc = wasm_f32x4_splat(0.0f);
-        for (int c = 0; c < Ap; c += 4) MADD(acc, wasm_v128_load(M + i * Ap + c), wasm_v128_load(Fx + j * Ap + c));
-        const f64 d = hsum(acc);
+        v128_t acc = zero;
+        for (int c = 0; c < A2; c += 2) {
+          acc = wasm_f64x2_add(acc, wasm_f64x2_mul(wasm_v128_load(M + i * A2 + c), wasm_v128_load(Fx + j * A2 + c)));
+        }
+        const f64 d = wasm_f64x2_extract_lane(acc, 0) + wasm_f64x2_extract_lane(acc, 1);
         o[i * N + j] = (f32)d;
         wdw += W[i * N + j] * d;
       }
     }
-    /* dFx = w^T P [N, A], float64. */
+    /* dFx = w^T P [N, A] (dv as scratch for one row). */
     for (int j = 0; j < N; j++) {
-      f64* d = dF + j * A;
-      for (int p = 0; p < A; p++) d[p] = 0;
-      for (int i = 0; i < N; i++) {
-        const f64 f = W[i * N + j];
-        for (int p = 0; p < A; p++) d[p] += f * (f64)M[i * Ap + p];
+      for (int c = 0; c < A2; c += 2) {
+        v128_t acc = zero;
+        for (int i = 0; i < N; i++) {
+          acc = wasm_f64x2_add(acc, wasm_f64x2_mul(wasm_f64x2_splat(W[i * N + j]), wasm_v128_load(M + i * A2 + c)));
+        }
+        wasm_v128_store(dv + c, acc);
       }
+      for (int p = 0; p < A; p++) dF[j * A + p] = dv[p];
     }
     filterbank_backward(N, A, B, ao, F, dF, -wdw * ig, o + N * N);
   }
