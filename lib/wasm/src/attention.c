@@ -53,6 +53,13 @@ static inline f64 hsum(v128_t v) {
          ((f64)wasm_f32x4_extract_lane(v, 2) + (f64)wasm_f32x4_extract_lane(v, 3));
 }
 
+/* The lane sums of a, b, c, d (float32, a fixed order). */
+static inline v128_t hsum4(v128_t a, v128_t b, v128_t c, v128_t d) {
+  v128_t x = wasm_f32x4_add(wasm_i32x4_shuffle(a, b, 0, 4, 2, 6), wasm_i32x4_shuffle(a, b, 1, 5, 3, 7));
+  v128_t y = wasm_f32x4_add(wasm_i32x4_shuffle(c, d, 0, 4, 2, 6), wasm_i32x4_shuffle(c, d, 1, 5, 3, 7));
+  return wasm_f32x4_add(wasm_i32x4_shuffle(x, y, 0, 1, 4, 5), wasm_i32x4_shuffle(x, y, 2, 3, 6, 7));
+}
+
 #define SPLAT(x) wasm_f32x4_splat(x)
 #define MADD(acc, a, b) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(a, b))
 
@@ -215,10 +222,11 @@ EXPORT(redraw_read)(const f32* x, const f32* s, const f32* q, const f32* hDec, c
           MADD(a10, hv, g0);
           MADD(a11, hv, g1);
         }
-        T0[y * N + i] = hsum(a00);
-        T0[y * N + i + 1] = hsum(a01);
-        T1[y * N + i] = hsum(a10);
-        T1[y * N + i + 1] = hsum(a11);
+        const v128_t sums = hsum4(a00, a01, a10, a11);
+        T0[y * N + i] = wasm_f32x4_extract_lane(sums, 0);
+        T0[y * N + i + 1] = wasm_f32x4_extract_lane(sums, 1);
+        T1[y * N + i] = wasm_f32x4_extract_lane(sums, 2);
+        T1[y * N + i + 1] = wasm_f32x4_extract_lane(sums, 3);
       }
       for (; i < N; i++) {
         const f32* f0 = Fx + i * Ap;
