@@ -7,6 +7,9 @@
 import { runKernel, wasmEngine } from "./engine.ts";
 import { defineWasmImpl } from "./registry.ts";
 
+/** Largest LSTM size of redraw_lstm_backward's row buffers (LSTM_MAX_H in lstm.c). */
+const LSTM_MAX_H = 8192;
+
 /** Rows per thread worth a wake-up for a kernel touching `width` values per row (~4k values a thread). */
 function minRows(width: number): number {
   return Math.max(1, Math.ceil(4096 / Math.max(1, width)));
@@ -24,6 +27,7 @@ defineWasmImpl("RedrawLstmHidden", ({ ins, outs, inShapes }) => {
 
 defineWasmImpl("RedrawLstmBackward", ({ ins, outs, inShapes, attrs }) => {
   const [rows, G] = inShapes[0], H = G / 4;
+  if (H > LSTM_MAX_H) throw new Error(`RedrawLstmBackward: H = ${H} is above the C kernel's ${LSTM_MAX_H}`);
   const offs = attrs.offsets as number[];
   const src: number[] = [];
   for (let k = 0; k < 3; k++) {

@@ -13,21 +13,29 @@
 
 static inline v128_t splat(f32 x) { return wasm_f32x4_splat(x); }
 
+/* The value unchanged, but opaque to the compiler: a constant made once per call lives in a local instead of
+ * being rebuilt (several instructions for V8) at every use inside a loop. */
+static inline v128_t opaque(v128_t x) {
+  __asm__("" : "+r"(x));
+  return x;
+}
+
+
 /* tanh(v) from s = sigmoid(v). */
-static inline v128_t tanh_s4(v128_t s) {
-  v128_t r = wasm_f32x4_sub(splat(1.0f), s);
+static inline v128_t tanh_s4(v128_t s, v128_t one) {
+  v128_t r = wasm_f32x4_sub(one, s);
   v128_t d = wasm_f32x4_add(wasm_f32x4_mul(s, s), wasm_f32x4_mul(r, r));
   return wasm_f32x4_div(wasm_f32x4_sub(s, r), d);
 }
 
-/* tanh(v) and 1 - tanh(v)^2 from s = sigmoid(v). */
-static inline v128_t tanh_d4(v128_t s, v128_t* dt) {
-  v128_t r = wasm_f32x4_sub(splat(1.0f), s);
-  v128_t d = wasm_f32x4_add(wasm_f32x4_mul(s, s), wasm_f32x4_mul(r, r));
+/* tanh(v) and 1 - tanh(v)^2 from s = sigmoid(v) (one division: both share the denominator). */
+static inline v128_t tanh_d4(v128_t s, v128_t one, v128_t* dt) {
+  v128_t r = wasm_f32x4_sub(one, s);
+  v128_t q = wasm_f32x4_div(one, wasm_f32x4_add(wasm_f32x4_mul(s, s), wasm_f32x4_mul(r, r)));
   /* 1 - tanh^2 = 4 s^2 r^2 / d^2 = (2 s r / d)^2 */
-  v128_t u = wasm_f32x4_div(wasm_f32x4_mul(wasm_f32x4_add(s, s), r), d);
+  v128_t u = wasm_f32x4_mul(wasm_f32x4_mul(wasm_f32x4_add(s, s), r), q);
   *dt = wasm_f32x4_mul(u, u);
-  return wasm_f32x4_div(wasm_f32x4_sub(s, r), d);
+  return wasm_f32x4_mul(wasm_f32x4_sub(s, r), q);
 }
 
 /* Loads n (< 4) floats into the low lanes of a vector (the others 0). */
@@ -62,106 +70,128 @@ static inline void copy_f32(f32* dst, const f32* src, int n) {
 
 /* c = f c_prev + i tanh(g) from the gate sigmoids sg [rows, 4H] (i, f, o, g) and c_prev (0: absent). */
 EXPORT(redraw_lstm_cell)(const f32* sg, const f32* cp, f32* c, int H, int lo, int hi) {
+  const v128_t one = opaque(splat(1.0f));
+  f32 zb[4] = { 0, 0, 0, 0 };
   for (int n = lo; n < hi; n++) {
     const f32* g = sg + (i64)n * 4 * H;
     f32* o = c + (i64)n * H;
     const f32* p = cp ? cp + (i64)n * H : 0;
-    for (int j = 0; j < H; j += 4) {
-      int m = imin(4, H - j);
-      v128_t vi, vf, vg, vp;
-      if (m == 4) {
-        vi = wasm_v128_load(g + j), vf = wasm_v128_load(g + H + j), vg = wasm_v128_load(g + 3 * H + j);
-        vp = p ? wasm_v128_load(p + j) : splat(0.0f);
-      } else {
-        vi = load_part(g + j, m), vf = load_part(g + H + j, m), vg = load_part(g + 3 * H + j, m);
-        vp = p ? load_part(p + j, m) : splat(0.0f);
+    int j = 0;
+    if (p) {
+      for (; j + 4 <= H; j += 4) {
+        v128_t fc = wasm_f32x4_mul(wasm_v128_load(g + H + j), wasm_v128_load(p + j));
+        v128_t it = wasm_f32x4_mul(wasm_v128_load(g + j), tanh_s4(wasm_v128_load(g + 3 * H + j), one));
+        wasm_v128_store(o + j, wasm_f32x4_add(fc, it));
       }
-      v128_t y = wasm_f32x4_add(wasm_f32x4_mul(vf, vp), wasm_f32x4_mul(vi, tanh_s4(vg)));
-      if (m == 4) wasm_v128_store(o + j, y);
-      else store_part(o + j, y, m);
+    } else {
+      /* f 0 + i tanh(g), as the reference computes it with a zero row (keeps -0 and NaN behaviour). */
+      v128_t z = wasm_v128_load(zb);
+      for (; j + 4 <= H; j += 4) {
+        v128_t fc = wasm_f32x4_mul(wasm_v128_load(g + H + j), z);
+        v128_t it = wasm_f32x4_mul(wasm_v128_load(g + j), tanh_s4(wasm_v128_load(g + 3 * H + j), one));
+        wasm_v128_store(o + j, wasm_f32x4_add(fc, it));
+      }
+    }
+    if (j < H) {
+      int m = H - j;
+      v128_t fc = wasm_f32x4_mul(load_part(g + H + j, m), p ? load_part(p + j, m) : wasm_v128_load(zb));
+      v128_t it = wasm_f32x4_mul(load_part(g + j, m), tanh_s4(load_part(g + 3 * H + j, m), one));
+      store_part(o + j, wasm_f32x4_add(fc, it), m);
     }
   }
 }
 
 /* h = o tanh(c) from the gate sigmoids and sc = sigmoid(c). */
 EXPORT(redraw_lstm_hidden)(const f32* sg, const f32* sc, f32* h, int H, int lo, int hi) {
+  const v128_t one = opaque(splat(1.0f));
   for (int n = lo; n < hi; n++) {
     const f32* g = sg + (i64)n * 4 * H + 2 * H;
     const f32* s = sc + (i64)n * H;
     f32* o = h + (i64)n * H;
-    for (int j = 0; j < H; j += 4) {
-      int m = imin(4, H - j);
-      v128_t vo = m == 4 ? wasm_v128_load(g + j) : load_part(g + j, m);
-      v128_t vs = m == 4 ? wasm_v128_load(s + j) : load_part(s + j, m);
-      v128_t y = wasm_f32x4_mul(vo, tanh_s4(vs));
-      if (m == 4) wasm_v128_store(o + j, y);
-      else store_part(o + j, y, m);
+    int j = 0;
+    for (; j + 4 <= H; j += 4) {
+      wasm_v128_store(o + j, wasm_f32x4_mul(wasm_v128_load(g + j), tanh_s4(wasm_v128_load(s + j), one)));
+    }
+    if (j < H) {
+      int m = H - j;
+      store_part(o + j, wasm_f32x4_mul(load_part(g + j, m), tanh_s4(load_part(s + j, m), one)), m);
     }
   }
 }
 
+/* The LSTM gradients of 4 columns (see redraw_lstm_backward). */
+static inline void lstm_back4(v128_t vs, v128_t vp, v128_t vd, v128_t dh, v128_t one,
+                              v128_t* gi, v128_t* gf, v128_t* go, v128_t* gg, v128_t* dcf, v128_t vi, v128_t vf,
+                              v128_t vo, v128_t vg) {
+  v128_t dtg, dtc;
+  v128_t tg = tanh_d4(vg, one, &dtg), tc = tanh_d4(vs, one, &dtc);
+  v128_t dho = wasm_f32x4_mul(dh, vo);
+  v128_t dc = wasm_f32x4_add(vd, wasm_f32x4_mul(dho, dtc));
+  *gi = wasm_f32x4_mul(wasm_f32x4_mul(wasm_f32x4_mul(dc, tg), vi), wasm_f32x4_sub(one, vi));
+  *gf = wasm_f32x4_mul(wasm_f32x4_mul(wasm_f32x4_mul(dc, vp), vf), wasm_f32x4_sub(one, vf));
+  *go = wasm_f32x4_mul(wasm_f32x4_mul(wasm_f32x4_mul(dh, tc), vo), wasm_f32x4_sub(one, vo));
+  *gg = wasm_f32x4_mul(wasm_f32x4_mul(dc, vi), dtg);
+  *dcf = wasm_f32x4_mul(dc, vf);
+}
+
+/* Adds columns [0, H) of src to acc (row buffers). */
+static inline void add_row(f32* acc, const f32* src, int H) {
+  int j = 0;
+  for (; j + 4 <= H; j += 4) wasm_v128_store(acc + j, wasm_f32x4_add(wasm_v128_load(acc + j), wasm_v128_load(src + j)));
+  for (; j < H; j++) acc[j] += src[j];
+}
+
+/* Largest H the stack buffers of redraw_lstm_backward hold (the engine's stack is 256 KB). */
+#define LSTM_MAX_H 8192
+
 /*
  * LSTM backward per row: dG [rows, 4H] (gradients of the gate pre-activations) and dcp [rows, H] from the gate
  * sigmoids sg, sc = sigmoid(c), c_prev (0: absent), dc_next (0: absent) and dh = the sum of columns
- * [off_k, off_k + H) of up to three sources src_k [rows, w_k] (0: absent).
+ * [off_k, off_k + H) of up to three sources src_k [rows, w_k] (0: absent). H <= LSTM_MAX_H.
  */
 EXPORT(redraw_lstm_backward)(const f32* sg, const f32* sc, const f32* cp, const f32* dcn, const f32* s0, int w0,
                              int o0, const f32* s1, int w1, int o1, const f32* s2, int w2, int o2, f32* dG,
                              f32* dcp, int H, int lo, int hi) {
-  const v128_t one = splat(1.0f), zero = splat(0.0f);
+  const v128_t one = opaque(splat(1.0f));
+  /* Row buffers: dh, and zeros standing for an absent c_prev or dc_next (branch-free inner loop). */
+  f32 dhb[LSTM_MAX_H + 4], zb[LSTM_MAX_H + 4];
+  const int Hp = (H + 3) & ~3;
+  if (!cp || !dcn) for (int j = 0; j < Hp; j++) zb[j] = 0;
   for (int n = lo; n < hi; n++) {
     const f32* g = sg + (i64)n * 4 * H;
     const f32* s = sc + (i64)n * H;
-    const f32* p = cp ? cp + (i64)n * H : 0;
-    const f32* d = dcn ? dcn + (i64)n * H : 0;
-    const f32* a0 = s0 ? s0 + (i64)n * w0 + o0 : 0;
-    const f32* a1 = s1 ? s1 + (i64)n * w1 + o1 : 0;
-    const f32* a2 = s2 ? s2 + (i64)n * w2 + o2 : 0;
+    const f32* p = cp ? cp + (i64)n * H : zb;
+    const f32* d = dcn ? dcn + (i64)n * H : zb;
+    for (int j = 0; j < Hp; j++) dhb[j] = 0;
+    /* dh = ((0 + src0) + src1) + src2, in the reference's order (absent sources skipped). */
+    if (s0) add_row(dhb, s0 + (i64)n * w0 + o0, H);
+    if (s1) add_row(dhb, s1 + (i64)n * w1 + o1, H);
+    if (s2) add_row(dhb, s2 + (i64)n * w2 + o2, H);
     f32* dg = dG + (i64)n * 4 * H;
     f32* dc_out = dcp + (i64)n * H;
-    for (int j = 0; j < H; j += 4) {
-      int m = imin(4, H - j);
-      v128_t vi, vf, vo, vg, vs, vp, vd, dh;
-      if (m == 4) {
-        vi = wasm_v128_load(g + j), vf = wasm_v128_load(g + H + j);
-        vo = wasm_v128_load(g + 2 * H + j), vg = wasm_v128_load(g + 3 * H + j);
-        vs = wasm_v128_load(s + j);
-        vp = p ? wasm_v128_load(p + j) : zero;
-        vd = d ? wasm_v128_load(d + j) : zero;
-        dh = a0 ? wasm_v128_load(a0 + j) : zero;
-        if (a1) dh = wasm_f32x4_add(dh, wasm_v128_load(a1 + j));
-        if (a2) dh = wasm_f32x4_add(dh, wasm_v128_load(a2 + j));
-      } else {
-        vi = load_part(g + j, m), vf = load_part(g + H + j, m);
-        vo = load_part(g + 2 * H + j, m), vg = load_part(g + 3 * H + j, m);
-        vs = load_part(s + j, m);
-        vp = p ? load_part(p + j, m) : zero;
-        vd = d ? load_part(d + j, m) : zero;
-        dh = a0 ? load_part(a0 + j, m) : zero;
-        if (a1) dh = wasm_f32x4_add(dh, load_part(a1 + j, m));
-        if (a2) dh = wasm_f32x4_add(dh, load_part(a2 + j, m));
-      }
-      v128_t dtg, dtc;
-      v128_t tg = tanh_d4(vg, &dtg), tc = tanh_d4(vs, &dtc);
-      v128_t dc = wasm_f32x4_add(vd, wasm_f32x4_mul(wasm_f32x4_mul(dh, vo), dtc));
-      v128_t gi = wasm_f32x4_mul(wasm_f32x4_mul(wasm_f32x4_mul(dc, tg), vi), wasm_f32x4_sub(one, vi));
-      v128_t gf = wasm_f32x4_mul(wasm_f32x4_mul(wasm_f32x4_mul(dc, vp), vf), wasm_f32x4_sub(one, vf));
-      v128_t go = wasm_f32x4_mul(wasm_f32x4_mul(wasm_f32x4_mul(dh, tc), vo), wasm_f32x4_sub(one, vo));
-      v128_t gg = wasm_f32x4_mul(wasm_f32x4_mul(dc, vi), dtg);
-      v128_t dcf = wasm_f32x4_mul(dc, vf);
-      if (m == 4) {
-        wasm_v128_store(dg + j, gi);
-        wasm_v128_store(dg + H + j, gf);
-        wasm_v128_store(dg + 2 * H + j, go);
-        wasm_v128_store(dg + 3 * H + j, gg);
-        wasm_v128_store(dc_out + j, dcf);
-      } else {
-        store_part(dg + j, gi, m);
-        store_part(dg + H + j, gf, m);
-        store_part(dg + 2 * H + j, go, m);
-        store_part(dg + 3 * H + j, gg, m);
-        store_part(dc_out + j, dcf, m);
-      }
+    int j = 0;
+    for (; j + 4 <= H; j += 4) {
+      v128_t gi, gf, go, gg, dcf;
+      lstm_back4(wasm_v128_load(s + j), wasm_v128_load(p + j), wasm_v128_load(d + j),
+                 wasm_v128_load(dhb + j), one, &gi, &gf, &go, &gg, &dcf, wasm_v128_load(g + j),
+                 wasm_v128_load(g + H + j), wasm_v128_load(g + 2 * H + j), wasm_v128_load(g + 3 * H + j));
+      wasm_v128_store(dg + j, gi);
+      wasm_v128_store(dg + H + j, gf);
+      wasm_v128_store(dg + 2 * H + j, go);
+      wasm_v128_store(dg + 3 * H + j, gg);
+      wasm_v128_store(dc_out + j, dcf);
+    }
+    if (j < H) {
+      int m = H - j;
+      v128_t gi, gf, go, gg, dcf;
+      lstm_back4(load_part(s + j, m), load_part(p + j, m), load_part(d + j, m), load_part(dhb + j, m),
+                 one, &gi, &gf, &go, &gg, &dcf, load_part(g + j, m), load_part(g + H + j, m),
+                 load_part(g + 2 * H + j, m), load_part(g + 3 * H + j, m));
+      store_part(dg + j, gi, m);
+      store_part(dg + H + j, gf, m);
+      store_part(dg + 2 * H + j, go, m);
+      store_part(dg + 3 * H + j, gg, m);
+      store_part(dc_out + j, dcf, m);
     }
   }
 }
@@ -173,15 +203,22 @@ EXPORT(redraw_lstm_backward)(const f32* sg, const f32* sc, const f32* cp, const 
 EXPORT(redraw_lstm_sum_rows)(const f32* x, int rows, int W, f32* out, int lo, int hi) {
   int k0 = lo * 16, k1 = imin(W, hi * 16);
   int k = k0;
-  for (; k + 4 <= k1; k += 4) {
-    v128_t a = wasm_f64x2_splat(0.0), b = wasm_f64x2_splat(0.0);
-    for (int n = 0; n < rows; n++) {
-      v128_t v = wasm_v128_load(x + (i64)n * W + k);
-      a = wasm_f64x2_add(a, wasm_f64x2_promote_low_f32x4(v));
-      b = wasm_f64x2_add(b, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 2, 3)));
+  /* 16 columns at a time: 8 independent float64x2 sums (a single chain would wait on each add). */
+  for (; k + 16 <= k1; k += 16) {
+    v128_t a[8];
+    for (int i = 0; i < 8; i++) a[i] = wasm_f64x2_splat(0.0);
+    const f32* p = x + k;
+    for (int n = 0; n < rows; n++, p += W) {
+      for (int i = 0; i < 4; i++) {
+        v128_t v = wasm_v128_load(p + 4 * i);
+        a[2 * i] = wasm_f64x2_add(a[2 * i], wasm_f64x2_promote_low_f32x4(v));
+        a[2 * i + 1] = wasm_f64x2_add(a[2 * i + 1], wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 2, 3)));
+      }
     }
-    v128_t lo4 = wasm_f32x4_demote_f64x2_zero(a), hi4 = wasm_f32x4_demote_f64x2_zero(b);
-    wasm_v128_store(out + k, wasm_i32x4_shuffle(lo4, hi4, 0, 1, 4, 5));
+    for (int i = 0; i < 4; i++) {
+      v128_t lo4 = wasm_f32x4_demote_f64x2_zero(a[2 * i]), hi4 = wasm_f32x4_demote_f64x2_zero(a[2 * i + 1]);
+      wasm_v128_store(out + k + 4 * i, wasm_i32x4_shuffle(lo4, hi4, 0, 1, 4, 5));
+    }
   }
   for (; k < k1; k++) {
     f64 a = 0;
@@ -192,19 +229,80 @@ EXPORT(redraw_lstm_sum_rows)(const f32* x, int rows, int W, f32* out, int lo, in
 
 /* ---- Posterior ------------------------------------------------------------------------------------------- */
 
+static inline v128_t splat2(f64 x) { return wasm_f64x2_splat(x); }
+
+/* Constants of exp_f64x2 (see there), made once per kernel call. */
+typedef struct {
+  v128_t c[14], log2e, shift, ln2hi, ln2lo, bias, lim;
+} ExpC;
+
+static inline ExpC exp_constants(void) {
+  const f64 c[14] = { 1.0 / 6227020800.0, 1.0 / 479001600.0, 1.0 / 39916800.0, 1.0 / 3628800.0, 1.0 / 362880.0,
+                      1.0 / 40320.0, 1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0 };
+  ExpC e;
+  for (int i = 0; i < 14; i++) e.c[i] = opaque(splat2(c[i]));
+  e.log2e = opaque(splat2(1.44269504088896338700));
+  e.shift = opaque(splat2(6755399441055744.0)); /* 1.5 2^52: adding it rounds to an integer, kept in the low bits */
+  e.ln2hi = opaque(splat2(6.93147180369123816490e-01));
+  e.ln2lo = opaque(splat2(1.90821492927058770002e-10));
+  e.bias = opaque(wasm_i64x2_splat(1023));
+  e.lim = opaque(splat2(708.0));
+  return e;
+}
+
+/*
+ * common.h's redraw_exp for 2 float64 lanes, bit for bit: the same steps (no fused multiply-adds), with k =
+ * rint(x log2 e) and 2^k taken from the bits of x log2 e + 1.5 2^52. One factor 2^k is exact where the result
+ * is normal (|x| <= 708); lanes outside (rare) go to the scalar version.
+ */
+static inline v128_t exp_f64x2(v128_t x, const ExpC* C) {
+  if (wasm_v128_any_true(wasm_f64x2_gt(wasm_f64x2_abs(x), C->lim))) {
+    return wasm_f64x2_make(redraw_exp(wasm_f64x2_extract_lane(x, 0)), redraw_exp(wasm_f64x2_extract_lane(x, 1)));
+  }
+  v128_t t = wasm_f64x2_add(wasm_f64x2_mul(x, C->log2e), C->shift);
+  v128_t k = wasm_f64x2_sub(t, C->shift);
+  v128_t r = wasm_f64x2_sub(wasm_f64x2_sub(x, wasm_f64x2_mul(k, C->ln2hi)), wasm_f64x2_mul(k, C->ln2lo));
+  v128_t p = C->c[0];
+  for (int i = 1; i < 14; i++) p = wasm_f64x2_add(wasm_f64x2_mul(p, r), C->c[i]);
+  v128_t s = wasm_i64x2_shl(wasm_i64x2_add(t, C->bias), 52);
+  return wasm_f64x2_mul(p, s);
+}
+
+/* Two float32 values as float64 lanes, and back (rounded to nearest). */
+static inline v128_t load2(const f32* p) { return wasm_f64x2_promote_low_f32x4(wasm_v128_load64_zero(p)); }
+static inline void store2(f32* p, v128_t v) { wasm_v128_store64_lane(p, wasm_f32x4_demote_f64x2_zero(v), 0); }
+
 /*
  * Per row of pp = [mu, log sigma, padding] [rows, P]: xdec = [z, hDec] with z = mu + sigma eps, kl = the KL of
  * the step, lr (0: absent) = log N(z; 0, 1) - log N(z; mu, sigma). eps points at this step's [rows, nZ] block.
+ * Float64, 2 lanes; the sums over j are kept per lane (even and odd j) and added at the end.
  */
 EXPORT(redraw_posterior)(const f32* pp, const f32* eps, const f32* hDec, f32* xdec, f32* kl, f32* lr, int nZ,
                          int Hd, int P, int lo, int hi) {
   int w = nZ + Hd;
+  const ExpC C = exp_constants();
+  const v128_t half = opaque(splat2(0.5)), two = opaque(splat2(2.0)), one = opaque(splat2(1.0));
   for (int n = lo; n < hi; n++) {
     const f32* q = pp + (i64)n * P;
     const f32* e = eps + (i64)n * nZ;
     f32* x = xdec + (i64)n * w;
-    f64 k = 0, l = 0;
-    for (int j = 0; j < nZ; j++) {
+    v128_t kv = splat2(0.0), lv = splat2(0.0);
+    int j = 0;
+    for (; j + 2 <= nZ; j += 2) {
+      v128_t mu = load2(q + j), ls = load2(q + nZ + j), ej = load2(e + j);
+      v128_t sigma = exp_f64x2(ls, &C);
+      v128_t z32 = wasm_f32x4_demote_f64x2_zero(wasm_f64x2_add(mu, wasm_f64x2_mul(sigma, ej)));
+      wasm_v128_store64_lane(x + j, z32, 0);
+      v128_t z = wasm_f64x2_promote_low_f32x4(z32);
+      v128_t t = wasm_f64x2_add(wasm_f64x2_mul(mu, mu), wasm_f64x2_mul(sigma, sigma));
+      t = wasm_f64x2_sub(wasm_f64x2_sub(t, wasm_f64x2_mul(two, ls)), one);
+      kv = wasm_f64x2_add(kv, t);
+      v128_t u = wasm_f64x2_sub(wasm_f64x2_mul(ej, ej), wasm_f64x2_mul(z, z));
+      lv = wasm_f64x2_add(lv, wasm_f64x2_add(wasm_f64x2_mul(u, half), ls));
+    }
+    f64 k = wasm_f64x2_extract_lane(kv, 0) + wasm_f64x2_extract_lane(kv, 1);
+    f64 l = wasm_f64x2_extract_lane(lv, 0) + wasm_f64x2_extract_lane(lv, 1);
+    for (; j < nZ; j++) {
       f64 mu = q[j], ls = q[nZ + j], ej = e[j];
       f64 sigma = redraw_exp(ls);
       f32 z = (f32)(mu + sigma * ej);
@@ -222,19 +320,28 @@ EXPORT(redraw_posterior)(const f32* pp, const f32* eps, const f32* hDec, f32* xd
  * times the KL. */
 EXPORT(redraw_posterior_backward)(const f32* dXdec, int wd, const f32* pp, const f32* eps, f32* dpp, int nZ, int P,
                                   f64 g, int lo, int hi) {
+  const ExpC C = exp_constants();
+  const v128_t gv = splat2(g), one = opaque(splat2(1.0));
   for (int n = lo; n < hi; n++) {
     const f32* q = pp + (i64)n * P;
     const f32* e = eps + (i64)n * nZ;
     const f32* dz = dXdec + (i64)n * wd;
     f32* d = dpp + (i64)n * P;
-    for (int j = 0; j < nZ; j++) {
+    int j = 0;
+    for (; j + 2 <= nZ; j += 2) {
+      v128_t mu = load2(q + j), sigma = exp_f64x2(load2(q + nZ + j), &C), z = load2(dz + j);
+      store2(d + j, wasm_f64x2_add(wasm_f64x2_mul(mu, gv), z));
+      v128_t a = wasm_f64x2_mul(wasm_f64x2_sub(wasm_f64x2_mul(sigma, sigma), one), gv);
+      store2(d + nZ + j, wasm_f64x2_add(a, wasm_f64x2_mul(wasm_f64x2_mul(z, sigma), load2(e + j))));
+    }
+    for (; j < nZ; j++) {
       f64 mu = q[j], ls = q[nZ + j];
       f64 sigma = redraw_exp(ls);
       f64 z = dz[j];
       d[j] = (f32)(mu * g + z);
       d[nZ + j] = (f32)((sigma * sigma - 1) * g + z * sigma * (f64)e[j]);
     }
-    for (int j = 2 * nZ; j < P; j++) d[j] = 0;
+    for (j = 2 * nZ; j < P; j++) d[j] = 0;
   }
 }
 
@@ -253,22 +360,25 @@ EXPORT(redraw_noatt_input)(const f32* s, const f32* hDec, const f32* hEnc, f32* 
 }
 
 /* out = dcvs + ds s (1 - s) per row, ds = the first D columns of dXenc [rows, wd]. */
+static inline v128_t noatt4(v128_t a, v128_t b, v128_t s, v128_t one) {
+  return wasm_f32x4_add(b, wasm_f32x4_mul(wasm_f32x4_mul(a, s), wasm_f32x4_sub(one, s)));
+}
+
 EXPORT(redraw_noatt_backward)(const f32* dXenc, int wd, const f32* dcvs, const f32* sv, f32* out, int D, int lo,
                               int hi) {
-  const v128_t one = splat(1.0f);
+  const v128_t one = opaque(splat(1.0f));
   for (int n = lo; n < hi; n++) {
     const f32* a = dXenc + (i64)n * wd;
     const f32* b = dcvs + (i64)n * D;
     const f32* s = sv + (i64)n * D;
     f32* o = out + (i64)n * D;
-    for (int p = 0; p < D; p += 4) {
-      int m = imin(4, D - p);
-      v128_t va = m == 4 ? wasm_v128_load(a + p) : load_part(a + p, m);
-      v128_t vb = m == 4 ? wasm_v128_load(b + p) : load_part(b + p, m);
-      v128_t vs = m == 4 ? wasm_v128_load(s + p) : load_part(s + p, m);
-      v128_t y = wasm_f32x4_add(vb, wasm_f32x4_mul(wasm_f32x4_mul(va, vs), wasm_f32x4_sub(one, vs)));
-      if (m == 4) wasm_v128_store(o + p, y);
-      else store_part(o + p, y, m);
+    int p = 0;
+    for (; p + 4 <= D; p += 4) {
+      wasm_v128_store(o + p, noatt4(wasm_v128_load(a + p), wasm_v128_load(b + p), wasm_v128_load(s + p), one));
+    }
+    if (p < D) {
+      int m = D - p;
+      store_part(o + p, noatt4(load_part(a + p, m), load_part(b + p, m), load_part(s + p, m), one), m);
     }
   }
 }
@@ -305,10 +415,21 @@ static inline void transpose4(const f32* const* x, int k0, f32* out, int total, 
   wasm_v128_store(o + 3 * (i64)total, wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7));
 }
 
-/* Columns [k0, k1) of the (up to 4) source rows x[0..m) into output columns col0.. of rows k0..k1. */
+/*
+ * Columns [k0, k1) of the m (<= 16) source rows x[0..m) into output columns col0.. of rows k0..k1: for each 4
+ * output rows, the m values of each are written in one run (a full 64-byte line when m = 16), so the output
+ * rows, whose stride is often a multiple of 4 KB (all in one cache set), are not revisited line by line.
+ */
 static inline void flush_rows(const f32* const* x, int m, int k0, int k1, f32* out, int total, int col0) {
   int k = k0;
-  if (m == 4) for (; k + 4 <= k1; k += 4) transpose4(x, k, out, total, col0);
+  int m4 = m & ~3;
+  for (; k + 4 <= k1; k += 4) {
+    for (int r = 0; r < m4; r += 4) transpose4(x + r, k, out, total, col0 + r);
+    for (int c = 0; c < 4; c++) {
+      f32* o = out + (i64)(k + c) * total + col0;
+      for (int r = m4; r < m; r++) o[r] = x[r][k + c];
+    }
+  }
   for (; k < k1; k++) {
     f32* o = out + (i64)k * total + col0;
     for (int r = 0; r < m; r++) o[r] = x[r][k];
@@ -317,22 +438,22 @@ static inline void flush_rows(const f32* const* x, int m, int k0, int k1, f32* o
 
 /*
  * The transposed stack: out [n, total], out[k, start_t + r] = in_t[r, k]. Work items are blocks of 16 output
- * rows (16 source columns: one 64-byte piece of every source row), written left to right in 4 x 4 tiles.
+ * rows (16 source columns: one 64-byte piece of every source row), written in tiles of 16 x 16.
  */
 EXPORT(redraw_stack_transposed)(const int* table, int T, int n, int total, f32* out, int lo, int hi) {
   int k0 = lo * 16, k1 = imin(n, hi * 16);
   for (int kb = k0; kb < k1; kb += 16) {
     int ke = imin(kb + 16, k1);
-    const f32* x[4];
+    const f32* x[16];
     int m = 0, col = 0;
     for (int t = 0; t < T; t++) {
       const f32* src = (const f32*)table[2 * t];
       int rows = table[2 * t + 1];
       for (int r = 0; r < rows; r++) {
         x[m++] = src + (i64)r * n;
-        if (m == 4) {
-          flush_rows(x, 4, kb, ke, out, total, col);
-          col += 4;
+        if (m == 16) {
+          flush_rows(x, 16, kb, ke, out, total, col);
+          col += 16;
           m = 0;
         }
       }
@@ -340,3 +461,4 @@ EXPORT(redraw_stack_transposed)(const int* table, int T, int n, int total, f32* 
     if (m) flush_rows(x, m, kb, ke, out, total, col);
   }
 }
+
