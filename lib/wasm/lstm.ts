@@ -1,7 +1,7 @@
 /**
  * C implementations (lib/wasm/src/lstm.c) of the LSTM, posterior, no-attention and stacking kernels of
  * lib/draw/kernel_math.ts, registered for the wasm backend. Work items are batch rows (stacking: blocks of 16
- * rows or, transposed, of 16 columns; the LSTM gradient's batch sum: blocks of 16 columns).
+ * rows or, transposed, groups of 64 stacked rows; the LSTM gradient's batch sum: blocks of 16 columns).
  * @module
  */
 import { runKernel, wasmEngine } from "./engine.ts";
@@ -10,7 +10,7 @@ import { defineWasmImpl } from "./registry.ts";
 /** Largest LSTM size of redraw_lstm_backward's row buffers (LSTM_MAX_H in lstm.c). */
 const LSTM_MAX_H = 8192;
 
-/** Rows per thread worth a wake-up for a kernel touching `width` values per row (~4k values a thread). */
+/** Rows per chunk (engine work share) worth a wake-up for a kernel touching `width` values per row (~4k values). */
 function minRows(width: number): number {
   return Math.max(1, Math.ceil(4096 / Math.max(1, width)));
 }
@@ -111,8 +111,8 @@ defineWasmImpl("RedrawStack", ({ ins, outs, inShapes, attrs }) => {
     runKernel(
       "redraw_stack_transposed",
       [at, ins.length, n, total, outs[0]],
-      Math.ceil(n / 16),
-      Math.ceil(16384 / (16 * total)),
+      Math.ceil(total / 64),
+      Math.ceil(16384 / (64 * n)),
     );
   } else {
     runKernel(

@@ -417,8 +417,7 @@ static inline void transpose4(const f32* const* x, int k0, f32* out, int total, 
 
 /*
  * Columns [k0, k1) of the m (<= 16) source rows x[0..m) into output columns col0.. of rows k0..k1: for each 4
- * output rows, the m values of each are written in one run (a full 64-byte line when m = 16), so the output
- * rows, whose stride is often a multiple of 4 KB (all in one cache set), are not revisited line by line.
+ * output rows, the m values of each are written in one run (a full 64-byte line when m = 16).
  */
 static inline void flush_rows(const f32* const* x, int m, int k0, int k1, f32* out, int total, int col0) {
   int k = k0;
@@ -437,28 +436,23 @@ static inline void flush_rows(const f32* const* x, int m, int k0, int k1, f32* o
 }
 
 /*
- * The transposed stack: out [n, total], out[k, start_t + r] = in_t[r, k]. Work items are blocks of 16 output
- * rows (16 source columns: one 64-byte piece of every source row), written in tiles of 16 x 16.
+ * The transposed stack: out [n, total], out[k, start_t + r] = in_t[r, k]. Work items are groups of 64 stacked
+ * source rows (read in order, ~one input each), written as 64 consecutive values of every output row, in 16 x 16
+ * tiles. (Blocks of output rows, reading 64 bytes of every source row, measured 1.4x slower in training.)
  */
 EXPORT(redraw_stack_transposed)(const int* table, int T, int n, int total, f32* out, int lo, int hi) {
-  int k0 = lo * 16, k1 = imin(n, hi * 16);
-  for (int kb = k0; kb < k1; kb += 16) {
-    int ke = imin(kb + 16, k1);
-    const f32* x[16];
-    int m = 0, col = 0;
-    for (int t = 0; t < T; t++) {
-      const f32* src = (const f32*)table[2 * t];
-      int rows = table[2 * t + 1];
-      for (int r = 0; r < rows; r++) {
-        x[m++] = src + (i64)r * n;
-        if (m == 16) {
-          flush_rows(x, 16, kb, ke, out, total, col);
-          col += 16;
-          m = 0;
-        }
-      }
+  int r0 = lo * 64, r1 = imin(total, hi * 64);
+  const f32* x[64];
+  int start = 0, t = 0;
+  for (int g = r0; g < r1; g += 64) {
+    int ge = imin(g + 64, r1), m = 0;
+    for (int r = g; r < ge; r++) {
+      while (r >= start + table[2 * t + 1]) start += table[2 * t + 1], t++;
+      x[m++] = (const f32*)table[2 * t] + (i64)(r - start) * n;
     }
-    if (m) flush_rows(x, m, kb, ke, out, total, col);
+    for (int k = 0; k < n; k += 16) {
+      for (int q = 0; q < m; q += 16) flush_rows(x + q, imin(16, m - q), k, imin(n, k + 16), out, total, g + q);
+    }
   }
+  (void)T;
 }
-
