@@ -15,14 +15,29 @@
 import * as tf from "@tensorflow/tfjs";
 import { EXPORTS, WASM_BASE64 } from "./module.ts";
 import { decodeBase64 } from "./source.ts";
+import {
+  ARGS_BYTE,
+  CHUNK,
+  CLAIM,
+  claim,
+  claimWord,
+  CTRL_BYTES,
+  FINISHED,
+  FN,
+  ITEMS,
+  NARGS,
+  QUIT,
+  SEQ,
+} from "./claim.ts";
 
 /** Bytes of stack per module instance (the kernels keep a few small arrays there). */
 const STACK_BYTES = 256 * 1024;
-/** Control block layout (Int32 slots): job sequence number, quit flag, function index, argument count. */
-const SEQ = 0, QUIT = 1, FN = 2, NARGS = 3, DONE = 8, RANGES = 32, ARGS_BYTE = 512;
-const CTRL_BYTES = 1024;
-/** Poll iterations a worker spins before sleeping on the futex (~50 us on this machine). */
-export const SPIN_ITERATIONS = 400000;
+/** Chunks per thread: enough that a thread that is descheduled or slow to wake leaves its share to others. */
+const CHUNKS_PER_THREAD = 4;
+/** The claim word holds chunk counts below 1024. */
+const MAX_CHUNKS = 1023;
+/** Poll iterations a worker spins before sleeping on the futex (~130 us on this machine). */
+export const SPIN_ITERATIONS = 20000;
 
 // deno-lint-ignore no-explicit-any
 type AnyBackend = any;
@@ -118,7 +133,6 @@ export function wasmEngine(): Engine | null {
       memory,
       module,
       ctrl,
-      id: w,
       stackTop: malloc(backendWasm, STACK_BYTES) + STACK_BYTES,
       names: EXPORTS,
       spin: SPIN_ITERATIONS,
@@ -159,35 +173,47 @@ export function engineThreads(): number {
 }
 
 /**
- * Runs kernel `name(...args, lo, hi)` over the work items [0, items), split into one contiguous range per
- * thread. Ranges smaller than `minItems` are not worth a wake-up: then fewer threads take part.
+ * Runs kernel `name(...args, lo, hi)` over the work items [0, items). The items are cut into chunks of at
+ * least `minItems` (a chunk must be worth a wake-up); the main thread and the workers claim chunks from a
+ * shared counter until none is left, so a worker that is slow to wake, or descheduled by other processes,
+ * costs at most the chunk it holds. Which thread computes a chunk does not change its result.
  */
 export function runKernel(name: string, args: number[], items: number, minItems = 1): void {
   const e = engine ?? wasmEngine();
   if (!e) throw new Error(`The wasm kernel engine needs the wasm backend (active: ${tf.getBackend()})`);
   const fn = e.exports[name];
   if (!fn) throw new Error(`Unknown wasm kernel ${JSON.stringify(name)}`);
-  const parts = Math.max(1, Math.min(e.threads, Math.floor(items / Math.max(1, minItems))));
-  if (parts === 1) {
+  const chunk = Math.max(
+    Math.ceil(items / (e.threads * CHUNKS_PER_THREAD)),
+    Math.max(1, minItems),
+    Math.ceil(items / MAX_CHUNKS),
+  );
+  const chunks = Math.ceil(items / chunk);
+  if (e.threads === 1 || chunks < 2) {
     fn(...args, 0, items);
     return;
   }
-  // Worker w takes range w; the main thread takes the last one.
   const I = e.ctrlI32.buffer === e.memory.buffer ? e.ctrlI32 : refresh(e);
-  const bounds = (p: number) => Math.round((items * p) / parts);
-  for (let w = 0; w < e.threads - 1; w++) {
-    I[RANGES + 2 * w] = w < parts - 1 ? bounds(w) : 0;
-    I[RANGES + 2 * w + 1] = w < parts - 1 ? bounds(w + 1) : 0;
-  }
+  const seq = ++e.seq;
   I[FN] = e.fnIndex.get(name)!;
   I[NARGS] = args.length;
+  I[ITEMS] = items;
+  I[CHUNK] = chunk;
+  I[FINISHED] = 0;
   e.ctrlF64.set(args);
-  const seq = ++e.seq;
+  Atomics.store(I, CLAIM, claimWord(seq, chunks, 0));
   Atomics.store(I, SEQ, seq);
   Atomics.notify(I, SEQ);
-  fn(...args, bounds(parts - 1), items);
-  for (let w = 0; w < e.threads - 1; w++) {
-    while (Atomics.load(I, DONE + w) !== seq) { /* the worker's range is about as long as ours */ }
+  for (let c = claim(I, seq); c >= 0; c = claim(I, seq)) {
+    fn(...args, c * chunk, Math.min(items, (c + 1) * chunk));
+    Atomics.add(I, FINISHED, 1);
+  }
+  // Chunks claimed by a worker and not finished yet: wait for them (spin, then sleep until notified).
+  for (let i = 0; Atomics.load(I, FINISHED) < chunks; i++) {
+    if (i > SPIN_ITERATIONS) {
+      const f = Atomics.load(I, FINISHED);
+      if (f < chunks) Atomics.wait(I, FINISHED, f, 1);
+    }
   }
 }
 

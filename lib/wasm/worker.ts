@@ -1,27 +1,27 @@
+/// <reference lib="deno.worker" />
 /**
  * A helper thread of the wasm kernel engine (lib/wasm/engine.ts): instantiates the kernel module on the
- * shared tfjs-wasm memory, then runs its range of each job posted in the control block, spinning briefly
- * before sleeping on the futex.
+ * shared tfjs-wasm memory, then, for each job posted in the control block, claims and runs chunks of its
+ * work items until none is left; spins briefly between jobs before sleeping on the futex.
  * @module
  */
-const SEQ = 0, QUIT = 1, FN = 2, NARGS = 3, DONE = 8, RANGES = 32, ARGS_BYTE = 512;
+import { ARGS_BYTE, CHUNK, claim, FINISHED, FN, ITEMS, NARGS, QUIT, SEQ } from "./claim.ts";
 
 interface Start {
   memory: WebAssembly.Memory;
   module: WebAssembly.Module;
   ctrl: number;
-  id: number;
   stackTop: number;
   names: string[];
   spin: number;
 }
 
 self.onmessage = (e: MessageEvent<Start>) => {
-  const { memory, module, ctrl, id, stackTop, names, spin } = e.data;
+  const { memory, module, ctrl, stackTop, names, spin } = e.data;
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   (instance.exports.__stack_pointer as WebAssembly.Global).value = stackTop;
   const fns = names.map((n) => instance.exports[n] as (...a: number[]) => void);
-  const I = new Int32Array(memory.buffer, ctrl, 256);
+  const I = new Int32Array(memory.buffer, ctrl, 128);
   const F = new Float64Array(memory.buffer, ctrl + ARGS_BYTE, 64);
   let last = Atomics.load(I, SEQ);
   for (;;) {
@@ -33,15 +33,21 @@ self.onmessage = (e: MessageEvent<Start>) => {
     }
     last = seq;
     if (Atomics.load(I, QUIT)) break;
-    const lo = I[RANGES + 2 * id], hi = I[RANGES + 2 * id + 1];
-    if (hi > lo) {
-      const n = I[NARGS];
-      const args: number[] = [];
-      for (let a = 0; a < n; a++) args.push(F[a]);
-      args.push(lo, hi);
-      fns[I[FN]](...args);
+    // The description may be torn if the main thread has moved on; claim() then refuses every chunk.
+    const items = I[ITEMS], chunk = I[CHUNK], fn = fns[I[FN]];
+    const args: number[] = [];
+    for (let a = 0, n = I[NARGS]; a < n; a++) args.push(F[a]);
+    args.push(0, 0);
+    const lo = args.length - 2;
+    let ran = false;
+    for (let c = claim(I, seq); c >= 0; c = claim(I, seq)) {
+      args[lo] = c * chunk;
+      args[lo + 1] = Math.min(items, (c + 1) * chunk);
+      fn(...args);
+      Atomics.add(I, FINISHED, 1);
+      ran = true;
     }
-    Atomics.store(I, DONE + id, seq);
+    if (ran) Atomics.notify(I, FINISHED);
   }
   self.close();
 };
