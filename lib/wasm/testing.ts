@@ -33,14 +33,18 @@ export function compareKernel(
     inputs.forEach((x, i) => {
       if (x) named[`i${i}`] = tf.tensor(x, inShapes[i]);
     });
-    const out = tf.engine().runKernel(name, named, { ...attrs, nIn: inputs.length }) as tf.Tensor | tf.Tensor[];
+    const out = tf.engine().runKernel(name, named, { ...attrs, nIn: inputs.length }) as
+      | tf.Tensor
+      | tf.Tensor[];
     return (Array.isArray(out) ? out : [out]).map((t) => t.dataSync() as Float32Array);
   });
   let maxError = 0;
   c.forEach((o, i) => {
     for (let j = 0; j < o.length; j++) {
       const e = Math.abs(o[j] - js[i][j]) / Math.max(1, Math.abs(js[i][j]));
-      if (!(e <= maxError)) maxError = Number.isNaN(e) && Number.isNaN(o[j]) === Number.isNaN(js[i][j]) ? maxError : e;
+      if (!(e <= maxError)) {
+        maxError = Number.isNaN(e) && Number.isNaN(o[j]) === Number.isNaN(js[i][j]) ? maxError : e;
+      }
     }
   });
   return { c, js, maxError };

@@ -1,0 +1,105 @@
+import { assertEquals, assertLessOrEqual, assertThrows } from "@std/assert";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../backend.ts";
+import { gemm, matMul, packB, panels, sigmoid } from "./ops.ts";
+
+await initBackend("wasm");
+
+/** Deterministic values in (-1, 1). */
+function values(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2147483648 - 1;
+  });
+}
+
+/** A B + bias + addend in float64, from the definition. */
+function oracle(
+  a: Float32Array,
+  b: Float32Array,
+  M: number,
+  K: number,
+  N: number,
+  bias?: Float32Array,
+  add?: Float32Array,
+) {
+  const out = new Float64Array(M * N);
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += a[i * K + k] * b[k * N + j];
+      out[i * N + j] = s + (bias ? bias[j] : 0) + (add ? add[i * N + j] : 0);
+    }
+  }
+  return out;
+}
+
+/** Largest |got - want| / (sum_k |a_ik b_kj| + 1): float32 products are accurate relative to that scale. */
+function maxError(got: Float32Array, want: Float64Array): number {
+  let e = 0;
+  for (let i = 0; i < got.length; i++) e = Math.max(e, Math.abs(got[i] - want[i]) / (1 + Math.abs(want[i])));
+  return e;
+}
+
+// Shapes: the micro-kernel's 6-row blocks and 8-column panels with remainders, K not a multiple of 4.
+const SHAPES = [[1, 1, 1], [7, 13, 21], [6, 8, 8], [64, 520, 1024], [13, 4097, 9], [65, 35, 40]];
+
+for (const [M, K, N] of SHAPES) {
+  Deno.test(`gemm() equals a float64 oracle of A B + bias (+ addend) for ${M}x${K}x${N}`, () => {
+    const a = values(M * K, 1), b = values(K * N, 2), bias = values(N, 3), add = values(M * N, 4);
+    tf.tidy(() => {
+      const A = tf.tensor2d(a, [M, K]), B = tf.tensor2d(b, [K, N]);
+      const P = packB(B);
+      assertEquals(P.data.shape, [panels(N) * K * 8]);
+      const y = gemm(A, P, tf.tensor1d(bias)).dataSync() as Float32Array;
+      assertLessOrEqual(maxError(y, oracle(a, b, M, K, N, bias)), 2e-6 * Math.sqrt(K));
+      const z = gemm(A, P, tf.tensor1d(bias), tf.tensor2d(add, [M, N])).dataSync() as Float32Array;
+      assertLessOrEqual(maxError(z, oracle(a, b, M, K, N, bias, add)), 2e-6 * Math.sqrt(K));
+      // Packing the transpose of B^T gives the same operand, bit for bit.
+      const Pt = packB(tf.transpose(B) as tf.Tensor2D, true);
+      assertEquals(Pt.data.dataSync(), P.data.dataSync());
+    });
+  });
+}
+
+Deno.test("matMul() frees its packed operand: no tensor is left behind", () => {
+  const A = tf.tensor2d(values(12, 5), [3, 4]), B = tf.tensor2d(values(20, 6), [4, 5]);
+  const before = tf.memory().numTensors;
+  const y = matMul(A, B);
+  assertEquals(tf.memory().numTensors, before + 1);
+  assertLessOrEqual(
+    maxError(
+      y.dataSync() as Float32Array,
+      oracle(A.dataSync() as Float32Array, B.dataSync() as Float32Array, 3, 4, 5),
+    ),
+    1e-6,
+  );
+  tf.dispose([A, B, y]);
+});
+
+Deno.test("gemm() names both sizes when A's columns do not match the packed matrix", () => {
+  tf.tidy(() => {
+    const P = packB(tf.zeros([5, 3]) as tf.Tensor2D);
+    assertThrows(
+      () => gemm(tf.zeros([2, 4]) as tf.Tensor2D, P),
+      Error,
+      "A has 4 columns but the packed matrix has 5 rows",
+    );
+  });
+});
+
+Deno.test("sigmoid() is within 3 float32 ulp of 1 / (1 + e^-x) on [-30, 30] and saturates exactly", () => {
+  const xs = Float32Array.from({ length: 6001 }, (_, i) => -30 + i * 0.01);
+  const ys = tf.tidy(() => sigmoid(tf.tensor1d(xs)).dataSync() as Float32Array);
+  let worst = 0;
+  xs.forEach((x, i) => {
+    const want = 1 / (1 + Math.exp(-x));
+    worst = Math.max(worst, Math.abs(ys[i] - want) / want);
+  });
+  assertLessOrEqual(worst, 3 * 2 ** -23);
+  const edge = tf.tidy(() => sigmoid(tf.tensor1d([-200, -90, 0, 90, 200, NaN])).dataSync() as Float32Array);
+  assertEquals([edge[0], edge[2], edge[3], edge[4]], [0, 0.5, 1, 1]);
+  assertLessOrEqual(edge[1], 1e-38); // sigmoid(-90) = 8e-40: 0 or a subnormal
+  assertEquals(Number.isNaN(edge[5]), true);
+});
