@@ -5,3 +5,4 @@
 export { implsDisabled, WASM_IMPLS } from "./registry.ts";
 import "./lstm.ts";
 import "./attention.ts";
+import "./adam.ts";
