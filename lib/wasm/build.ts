@@ -6,6 +6,11 @@
  * `deno task build-wasm` rebuilds; `lib/wasm/module_test.ts` fails when the sources no longer match the
  * committed module. The build refuses a module with data segments, a start function or its own memory: the
  * module runs inside tfjs-wasm's memory, where fixed addresses belong to tfjs.
+ *
+ * Relaxed SIMD: clang 14 only knows the prototype of `f32x4.relaxed_madd` (`__builtin_wasm_fma_f32x4`, opcode
+ * 0xfd 0xaf 0x01), which no engine accepts any more; the build rewrites each one into the final opcode
+ * (0xfd 0x85 0x02, same operands), after checking by decoding every function body that they sit in the
+ * functions of {@linkcode RELAXED_MADD_SITES}, exactly as many as written there (lib/wasm/README.md).
  * @module
  */
 import { encodeBase64, sourceDigest } from "./source.ts";
@@ -14,7 +19,11 @@ const here = new URL(".", import.meta.url);
 const srcDir = new URL("src/", here);
 const out = new URL("module.ts", here).pathname;
 
-/** Flags: 128-bit SIMD only (no relaxed SIMD: results must not depend on the CPU), no libc. */
+/**
+ * Flags: 128-bit SIMD, no libc. Relaxed SIMD (results may depend on the CPU) only in functions marked
+ * `__attribute__((target("relaxed-simd")))`, and its instructions only where {@linkcode RELAXED_MADD_SITES}
+ * allows.
+ */
 export const CLANG_FLAGS = [
   "--target=wasm32",
   "-O3",
@@ -38,7 +47,7 @@ async function main(): Promise<void> {
   const args = [...CLANG_FLAGS, "-o", tmp, ...files.map((f) => new URL(f, srcDir).pathname)];
   const res = await new Deno.Command("clang", { args, stdout: "inherit", stderr: "inherit" }).output();
   if (!res.success) throw new Error(`clang failed (exit ${res.code}) on ${files.join(", ")}`);
-  const bytes = await Deno.readFile(tmp);
+  const bytes = patchRelaxedMadd(await Deno.readFile(tmp));
   await Deno.remove(tmp);
   const module = await WebAssembly.compile(bytes);
   const sections = WebAssembly.Module.customSections(module, "name").length;
@@ -66,6 +75,133 @@ export const WASM_BASE64 =
 `;
   await Deno.writeTextFile(out, text);
   console.log(`Wrote ${out}: ${bytes.length} bytes, ${exports.length} exports, name sections ${sections}`);
+}
+
+/**
+ * The relaxed multiply-adds written in the C sources, per exported function: gemm.c's redraw_gemm_fma has
+ * 12 per k step (6 rows x 2 column vectors), 4 k steps unrolled plus the 1-step remainder loop: 60. A change
+ * of the kernel (or clang duplicating a loop) must update this count.
+ */
+export const RELAXED_MADD_SITES: Record<string, number> = { redraw_gemm_fma: 60 };
+
+const PROTO_MADD = 0xaf; // 0xfd 0xaf 0x01: prototype f32x4.qfma (a + b c), in clang 14
+const FINAL_MADD = [0xfd, 0x85, 0x02]; // f32x4.relaxed_madd (x y + z)
+
+/** Rewrites the prototype multiply-adds into f32x4.relaxed_madd (a copy), after checking where they are. */
+export function patchRelaxedMadd(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(bytes);
+  const found = findSimdOps(bytes, PROTO_MADD);
+  const expected = new Map(Object.entries(RELAXED_MADD_SITES));
+  for (const [name, sites] of found) {
+    if (expected.get(name) !== sites.length) {
+      throw new Error(
+        `${name} has ${sites.length} relaxed multiply-adds, expected ${expected.get(name) ?? 0}`,
+      );
+    }
+    for (const at of sites) out.set(FINAL_MADD, at);
+    expected.delete(name);
+  }
+  for (const [name, n] of expected) {
+    if (n > 0) throw new Error(`${name}: no relaxed multiply-adds, expected ${n}`);
+  }
+  return out;
+}
+
+/**
+ * Byte offsets of the SIMD instructions `0xfd op` in each function body, keyed by the function's export name
+ * (or `func[i]`), by decoding every instruction (so an immediate that happens to hold the bytes is not taken
+ * for one). Only functions that have some are listed.
+ */
+export function findSimdOps(bytes: Uint8Array, op: number): Map<string, number[]> {
+  let i = 8;
+  const leb = (): number => {
+    let v = 0, shift = 0, b: number;
+    do {
+      b = bytes[i++];
+      if (shift < 28) v |= (b & 0x7f) << shift;
+      shift += 7;
+    } while (b & 0x80);
+    return v >>> 0;
+  };
+  const str = (): string => {
+    const n = leb();
+    i += n;
+    return new TextDecoder().decode(bytes.subarray(i - n, i));
+  };
+  let importedFuncs = 0;
+  const names = new Map<number, string>();
+  const result = new Map<string, number[]>();
+  while (i < bytes.length) {
+    const id = bytes[i++];
+    const size = leb();
+    const end = i + size;
+    if (id === 2) { // imports: functions among them shift the function indices
+      for (let n = leb(); n > 0; n--) {
+        str();
+        str();
+        const kind = bytes[i++];
+        if (kind === 0) (leb(), importedFuncs++);
+        else if (kind === 1) (i++, bytes[i++] & 1 ? (leb(), leb()) : leb());
+        else if (kind === 2) bytes[i++] & 1 ? (leb(), leb()) : leb();
+        else if (kind === 3) i += 2;
+        else throw new Error(`Unknown import kind ${kind}`);
+      }
+    } else if (id === 7) { // exports
+      for (let n = leb(); n > 0; n--) {
+        const name = str();
+        const kind = bytes[i++], index = leb();
+        if (kind === 0) names.set(index, name);
+      }
+    } else if (id === 10) { // code
+      const count = leb();
+      for (let f = 0; f < count; f++) {
+        const bodySize = leb();
+        const bodyEnd = i + bodySize;
+        for (let n = leb(); n > 0; n--) (leb(), i++); // locals
+        const sites: number[] = [];
+        while (i < bodyEnd) {
+          const at = i;
+          const code = bytes[i++];
+          if (code === 0xfd) {
+            const sub = leb();
+            if (sub === op) sites.push(at);
+            if (sub <= 11 || sub === 92 || sub === 93) (leb(), leb()); // memarg
+            else if (sub === 12 || sub === 13) i += 16; // v128.const, i8x16.shuffle
+            else if (sub >= 21 && sub <= 34) i++; // lane index
+            else if (sub >= 84 && sub <= 91) (leb(), leb(), i++); // memarg, lane
+          } else if (code === 0xfc) {
+            const sub = leb();
+            if (sub === 8 || sub === 10 || sub === 12 || sub === 14) (leb(), leb());
+            else if (sub === 9 || sub === 11 || sub === 13 || (sub >= 15 && sub <= 17)) leb();
+          } else if (code === 0xfe) {
+            if (leb() === 3) i++;
+            else (leb(), leb());
+          } else if (code >= 0x02 && code <= 0x04) {
+            const t = bytes[i];
+            if (t === 0x40 || (t >= 0x6f && t <= 0x7f)) i++;
+            else leb();
+          } else if (code === 0x0e) {
+            for (let n = leb() + 1; n > 0; n--) leb();
+          } else if (code === 0x11 || code === 0x13 || (code >= 0x28 && code <= 0x3e)) (leb(), leb());
+          else if (code === 0x1c) i += leb();
+          else if (
+            code === 0x0c || code === 0x0d || code === 0x10 || code === 0x12 ||
+            (code >= 0x20 && code <= 0x26) ||
+            code === 0x3f || code === 0x40 || code === 0x41 || code === 0x42 || code === 0xd2
+          ) leb();
+          else if (code === 0x43) i += 4;
+          else if (code === 0x44) i += 8;
+          else if (code === 0xd0) i++;
+          else if (code > 0xd2) throw new Error(`Unknown opcode 0x${code.toString(16)} at byte ${at}`);
+        }
+        if (i !== bodyEnd) throw new Error(`Function ${f}: decoding ran past its body`);
+        const index = importedFuncs + f;
+        if (sites.length) result.set(names.get(index) ?? `func[${index}]`, sites);
+      }
+    }
+    i = end;
+  }
+  return result;
 }
 
 /** True when the module has a section with this id (the binary format's top-level sections). */

@@ -2,7 +2,7 @@
 // deno-fmt-ignore-file
 
 /** SHA-256 of the C sources this module was built from (lib/wasm/module_test.ts checks it). */
-export const SOURCE_SHA256 = "7a1a06cfbe3a043148adb8be11fedc18504aca8f797a2c1cdd7ade6c2baf200f";
+export const SOURCE_SHA256 = "59a592afb826201a0e38d92539f1425f3d82f1ecbb58acc53470ca49f992a690";
 
 /** The exported kernels. */
 export const EXPORTS = ["__stack_pointer","redraw_adam","redraw_gemm","redraw_gemm_fma","redraw_lstm_backward","redraw_lstm_cell","redraw_lstm_hidden","redraw_lstm_sum_rows","redraw_noatt_backward","redraw_noatt_input","redraw_pack_b","redraw_posterior","redraw_posterior_backward","redraw_read","redraw_read_backward","redraw_sigmoid","redraw_stack","redraw_stack_transposed","redraw_write","redraw_write_backward"];

@@ -14,6 +14,20 @@ export function panels(n: number): number {
   return Math.ceil(n / 8);
 }
 
+/**
+ * The product's C kernel: `redraw_gemm_fma` (relaxed SIMD multiply-add, ~10-20% faster) unless the environment
+ * sets REDRAW_WASM_FMA=0, then `redraw_gemm` (a rounded product, then an add). Either is deterministic on one
+ * machine and independent of the thread count, but relaxed_madd is fused (one rounding) or not as the CPU
+ * decides, so results equal bit for bit across machines only with REDRAW_WASM_FMA=0.
+ */
+export function gemmKernelName(): "redraw_gemm" | "redraw_gemm_fma" {
+  try {
+    return Deno.env.get("REDRAW_WASM_FMA") === "0" ? "redraw_gemm" : "redraw_gemm_fma";
+  } catch {
+    return "redraw_gemm_fma"; // no env permission: the default
+  }
+}
+
 const KERNELS: Record<string, (ins: tf.TensorInfo[], attrs: Attrs, backend: AnyBackend) => tf.TensorInfo> = {
   /** i0: B `[K, N]`, or with transpose = 1 the matrix `[N, K]` whose transpose is B. */
   RedrawPackB([b], { transpose }, backend) {
@@ -40,7 +54,7 @@ const KERNELS: Record<string, (ins: tf.TensorInfo[], attrs: Attrs, backend: AnyB
       heap.copyWithin(ptr(out) / 4, ptr(addend) / 4, ptr(addend) / 4 + M * N);
     }
     runKernel(
-      "redraw_gemm",
+      gemmKernelName(),
       [ptr(a), K, ptr(p), bias ? ptr(bias) : 0, ptr(out), N, M, N, K, addend ? 1 : 0],
       panels(N),
       // A thread's share must be worth waking it: at least ~200k multiply-adds (~5 us).
@@ -60,7 +74,9 @@ export function registerWasmOps(): void {
     tf.registerKernel({
       kernelName: name,
       backendName: "wasm",
-      kernelFunc: (({ inputs, attrs, backend }: { inputs: tf.NamedTensorInfoMap; attrs: Attrs; backend: AnyBackend }) => {
+      kernelFunc: ((
+        { inputs, attrs, backend }: { inputs: tf.NamedTensorInfoMap; attrs: Attrs; backend: AnyBackend },
+      ) => {
         const ins = [0, 1, 2, 3].map((i) => inputs[`i${i}`] ?? null) as tf.TensorInfo[];
         return f(ins, attrs, backend);
       }) as unknown as tf.KernelFunc,

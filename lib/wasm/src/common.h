@@ -49,38 +49,86 @@ static inline f64 redraw_exp(f64 x) {
   return p * s1.d * s2.d;
 }
 
+/* The value unchanged, but opaque to the compiler: a SIMD constant made once per kernel call stays in a local
+ * instead of being folded back into every use, where V8 rebuilds it (several instructions) each time, inside
+ * loops too. */
+static inline v128_t redraw_opaque(v128_t x) {
+  __asm__("" : "+r"(x));
+  return x;
+}
+
+/* The constants of redraw_exp_f32x4 / redraw_sigmoid_f32x4: make them once per kernel call with
+ * redraw_exp_consts() (outside the loops) and pass them in. */
+typedef struct {
+  v128_t lo, hi, log2e, c1, c2, p7, p6, p5, p4, p3, p2, one, bias, inf, magic;
+} redraw_exp_k;
+
+static inline redraw_exp_k redraw_exp_consts(void) {
+  redraw_exp_k k;
+  k.lo = redraw_opaque(wasm_f32x4_splat(-87.33654f));
+  k.hi = redraw_opaque(wasm_f32x4_splat(88.72283f));
+  k.log2e = redraw_opaque(wasm_f32x4_splat(1.44269504f));
+  /* ln 2 = C1 + C2 with C1 = 0.693359375 (9 significant bits, so k C1 is exact): Cephes' split. */
+  k.c1 = redraw_opaque(wasm_f32x4_splat(0.693359375f));
+  k.c2 = redraw_opaque(wasm_f32x4_splat(2.12194440e-4f));
+  k.p7 = redraw_opaque(wasm_f32x4_splat(1.0f / 5040.0f));
+  k.p6 = redraw_opaque(wasm_f32x4_splat(1.0f / 720.0f));
+  k.p5 = redraw_opaque(wasm_f32x4_splat(1.0f / 120.0f));
+  k.p4 = redraw_opaque(wasm_f32x4_splat(1.0f / 24.0f));
+  k.p3 = redraw_opaque(wasm_f32x4_splat(1.0f / 6.0f));
+  k.p2 = redraw_opaque(wasm_f32x4_splat(0.5f));
+  k.one = redraw_opaque(wasm_f32x4_splat(1.0f));
+  k.bias = redraw_opaque(wasm_i32x4_splat(127));
+  k.inf = redraw_opaque(wasm_f32x4_splat(__builtin_inff()));
+  k.magic = redraw_opaque(wasm_f32x4_splat(12582912.0f));
+  return k;
+}
+
 /* e^x for 4 float32 lanes, max relative error ~2e-7 (2 ulp) on [-87, 88]: x = k ln2 + r, e^r by a degree-7
  * Taylor polynomial (|r| <= ln2/2: the next term is ~5e-9 relative), 2^k through the exponent bits. Lanes
- * below -87.3 give 0, above 88.7 give +inf. */
-static inline v128_t redraw_exp_f32x4(v128_t x) {
-  const v128_t lo = wasm_f32x4_splat(-87.33654f), hi = wasm_f32x4_splat(88.72283f);
-  v128_t xc = wasm_f32x4_min(wasm_f32x4_max(x, lo), hi);
-  v128_t k = wasm_f32x4_nearest(wasm_f32x4_mul(xc, wasm_f32x4_splat(1.44269504f)));
-  /* ln 2 = C1 + C2 with C1 = 0.693359375 (9 significant bits, so k C1 is exact): Cephes' split. */
-  v128_t r = wasm_f32x4_sub(xc, wasm_f32x4_mul(k, wasm_f32x4_splat(0.693359375f)));
-  r = wasm_f32x4_add(r, wasm_f32x4_mul(k, wasm_f32x4_splat(2.12194440e-4f)));
-  v128_t p = wasm_f32x4_splat(1.0f / 5040.0f);
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 720.0f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 120.0f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 24.0f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 6.0f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(0.5f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
+ * below -87.3 give 0, above 88.7 give +inf. c: redraw_exp_consts(), made once outside the loop. */
+static inline v128_t redraw_exp_f32x4_k(v128_t x, const redraw_exp_k* c) {
+  /* pmax/pmin (one instruction each for V8; f32x4.max/min are several) keep a NaN x in its lane. */
+  v128_t xc = wasm_f32x4_pmin(wasm_f32x4_pmax(x, c->lo), c->hi);
+  /* k = nearest(xc log2e) (ties to even) by adding and subtracting 1.5 2^23; its integer is in the low bits
+   * (|k| <= 128), so neither f32x4.nearest nor i32x4.trunc_sat (several instructions each for V8) is needed. */
+  v128_t t = wasm_f32x4_add(wasm_f32x4_mul(xc, c->log2e), c->magic);
+  v128_t k = wasm_f32x4_sub(t, c->magic);
+  v128_t r = wasm_f32x4_sub(xc, wasm_f32x4_mul(k, c->c1));
+  r = wasm_f32x4_add(r, wasm_f32x4_mul(k, c->c2));
+  v128_t p = c->p7;
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c->p6);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c->p5);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c->p4);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c->p3);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c->p2);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c->one);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c->one);
   /* k in [-126, 128]: 2^k as two factors 2^(k/2) keeps k = 128 and k = -126 finite/normal. */
-  v128_t ki = wasm_i32x4_trunc_sat_f32x4(k);
+  v128_t ki = wasm_i32x4_sub(t, c->magic);
   v128_t k1 = wasm_i32x4_shr(ki, 1), k2 = wasm_i32x4_sub(ki, k1);
-  v128_t s1 = wasm_i32x4_shl(wasm_i32x4_add(k1, wasm_i32x4_splat(127)), 23);
-  v128_t s2 = wasm_i32x4_shl(wasm_i32x4_add(k2, wasm_i32x4_splat(127)), 23);
+  v128_t s1 = wasm_i32x4_shl(wasm_i32x4_add(k1, c->bias), 23);
+  v128_t s2 = wasm_i32x4_shl(wasm_i32x4_add(k2, c->bias), 23);
   v128_t y = wasm_f32x4_mul(wasm_f32x4_mul(p, s1), s2);
-  y = wasm_v128_andnot(y, wasm_f32x4_lt(x, lo)); /* underflow to 0 */
-  return wasm_v128_bitselect(wasm_f32x4_splat(__builtin_inff()), y, wasm_f32x4_gt(x, hi));
+  y = wasm_v128_andnot(y, wasm_f32x4_lt(x, c->lo)); /* underflow to 0 */
+  return wasm_v128_bitselect(c->inf, y, wasm_f32x4_gt(x, c->hi));
 }
 
 /* sigmoid(x) = 1 / (1 + e^-x) for 4 float32 lanes (e^-x = inf for x < -88.7 gives exactly 0). */
+static inline v128_t redraw_sigmoid_f32x4_k(v128_t x, const redraw_exp_k* c) {
+  v128_t e = redraw_exp_f32x4_k(wasm_f32x4_neg(x), c);
+  return wasm_f32x4_div(c->one, wasm_f32x4_add(c->one, e));
+}
+
+/* The same with the constants made at the call: fine outside loops; inside a loop use the _k versions. */
+static inline v128_t redraw_exp_f32x4(v128_t x) {
+  redraw_exp_k c = redraw_exp_consts();
+  return redraw_exp_f32x4_k(x, &c);
+}
+
 static inline v128_t redraw_sigmoid_f32x4(v128_t x) {
-  v128_t e = redraw_exp_f32x4(wasm_f32x4_neg(x));
-  return wasm_f32x4_div(wasm_f32x4_splat(1.0f), wasm_f32x4_add(wasm_f32x4_splat(1.0f), e));
+  redraw_exp_k c = redraw_exp_consts();
+  return redraw_sigmoid_f32x4_k(x, &c);
 }
 
 #endif

@@ -5,7 +5,8 @@
  * contiguously; a weight used by all T glimpses is packed once per training step. The micro-kernel computes
  * a 6 x 8 block of C with 12 accumulators, taking 4 values of k at a time from each of the 6 rows of A (one
  * 128-bit load per row, then lane splats), as XNNPACK's wasm "splat" kernels do. Measured on this machine
- * (lib/wasm/README.md): ~46 GFLOP/s per thread on 64x520x1024, ~10% faster than tfjs-wasm's XNNPACK.
+ * (lib/wasm/README.md): ~46 GFLOP/s per thread on 64x520x1024, ~10% faster than tfjs-wasm's XNNPACK; ~52
+ * with relaxed_madd (redraw_gemm_fma).
  *
  * Work is split over panels: redraw_gemm(..., j0, j1) computes panels [j0, j1), so threads write disjoint
  * columns of C. Additions happen in a fixed order (k ascending, 4 at a time into the same accumulator), so
@@ -47,9 +48,16 @@ EXPORT(redraw_pack_b)(const f32* B, int K, int N, int sbk, int sbn, f32* P, int 
 }
 
 #define SPLAT(v, l) wasm_i32x4_shuffle(v, v, l, l, l, l)
-#define ROW(r, x) \
-  c##r##0 = wasm_f32x4_add(c##r##0, wasm_f32x4_mul(x, b0)); \
-  c##r##1 = wasm_f32x4_add(c##r##1, wasm_f32x4_mul(x, b1));
+
+/* acc + x b. With fma, relaxed SIMD's multiply-add: clang 14 only has the prototype instruction
+ * (__builtin_wasm_fma_f32x4(a, b, c) = a + b c, opcode 0xfd 0xaf 0x01); lib/wasm/build.ts rewrites its opcode
+ * into the final f32x4.relaxed_madd (0xfd 0x85 0x02), which computes x y + z from the same stack (x, y, z):
+ * hence the operands (x, b, acc), so that the patched instruction computes x b + acc. */
+#define MADD(acc, x, b) \
+  (fma ? __builtin_wasm_fma_f32x4(x, b, acc) : wasm_f32x4_add(acc, wasm_f32x4_mul(x, b)))
+#define ROW(r, x)                   \
+  c##r##0 = MADD(c##r##0, x, b0); \
+  c##r##1 = MADD(c##r##1, x, b1);
 #define KSTEP(l)                                        \
   {                                                     \
     v128_t b0 = wasm_v128_load(p), b1 = wasm_v128_load(p + 4); \
@@ -79,10 +87,20 @@ EXPORT(redraw_pack_b)(const f32* B, int K, int N, int sbk, int sbn, f32* P, int 
     }                                                   \
   }
 
-/* C[M, N] (row stride ldc) = A[M, K] (row-major, row stride lda) P + bias (bias may be 0), for the column
- * panels [p0, p1) of P (redraw_pack_b's layout). With accumulate != 0, C is added to instead. */
-EXPORT(redraw_gemm)(const f32* A, int lda, const f32* P, const f32* bias, f32* C, int ldc, int M, int N,
-                    int K, int accumulate, int p0, int p1) {
+#define ACC(r)                                                \
+  if (r < mr) {                                               \
+    const f32* c = C + (long)(i0 + r) * ldc + j0;             \
+    for (int j = 0; j < 8; j++) t[j] = j < nc ? c[j] : 0.0f;  \
+    c##r##0 = wasm_f32x4_add(c##r##0, wasm_v128_load(t));     \
+    c##r##1 = wasm_f32x4_add(c##r##1, wasm_v128_load(t + 4)); \
+  }
+
+/* The product, with multiply-adds fused (fma = 1: redraw_gemm_fma) or not. Both callers get the relaxed-simd
+ * feature (a callee's features must be the caller's), but only the fma = 1 copy has relaxed instructions:
+ * lib/wasm/build.ts checks that each one is in redraw_gemm_fma, as many as written here. */
+__attribute__((target("relaxed-simd"), always_inline)) static inline void gemm(
+    const f32* A, int lda, const f32* P, const f32* bias, f32* C, int ldc, int M, int N, int K, int accumulate,
+    int p0, int p1, const int fma) {
   for (int pi = p0; pi < p1; pi++) {
     int j0 = pi * 8, nc = imin(8, N - j0);
     const f32* panel = P + (long)pi * K * 8;
@@ -110,16 +128,28 @@ EXPORT(redraw_gemm)(const f32* A, int lda, const f32* P, const f32* bias, f32* C
       for (; k < K; k++) KONE()
       if (accumulate) {
         f32 t[8];
-#define ACC(r)                                                        \
-  if (r < mr) {                                                       \
-    const f32* c = C + (long)(i0 + r) * ldc + j0;                     \
-    for (int j = 0; j < 8; j++) t[j] = j < nc ? c[j] : 0.0f;          \
-    c##r##0 = wasm_f32x4_add(c##r##0, wasm_v128_load(t));             \
-    c##r##1 = wasm_f32x4_add(c##r##1, wasm_v128_load(t + 4));         \
-  }
         ACC(0) ACC(1) ACC(2) ACC(3) ACC(4) ACC(5)
       }
       STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5)
     }
   }
+}
+
+/* C[M, N] (row stride ldc) = A[M, K] (row-major, row stride lda) P + bias (bias may be 0), for the column
+ * panels [p0, p1) of P (redraw_pack_b's layout). With accumulate != 0, C is added to instead. Each product
+ * term is rounded, then added: the same bits on every CPU. */
+__attribute__((target("relaxed-simd"))) EXPORT(redraw_gemm)(const f32* A, int lda, const f32* P,
+                                                            const f32* bias, f32* C, int ldc, int M, int N,
+                                                            int K, int accumulate, int p0, int p1) {
+  gemm(A, lda, P, bias, C, ldc, M, N, K, accumulate, p0, p1, 0);
+}
+
+/* The same with f32x4.relaxed_madd (~10% faster). Relaxed: the CPU decides whether a x b + c is fused (one
+ * rounding, x86 with FMA3 and ARM) or not, so results are deterministic on one machine (and independent of
+ * the thread count) but may differ between machines; lib/wasm/ops.ts uses redraw_gemm where
+ * REDRAW_WASM_FMA=0. */
+__attribute__((target("relaxed-simd"))) EXPORT(redraw_gemm_fma)(const f32* A, int lda, const f32* P,
+                                                                const f32* bias, f32* C, int ldc, int M,
+                                                                int N, int K, int accumulate, int p0, int p1) {
+  gemm(A, lda, P, bias, C, ldc, M, N, K, accumulate, p0, p1, 1);
 }
