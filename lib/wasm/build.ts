@@ -43,7 +43,8 @@ export const CLANG_FLAGS = [
 
 async function main(): Promise<void> {
   const files = [...Deno.readDirSync(srcDir)].filter((e) => e.name.endsWith(".c")).map((e) => e.name).sort();
-  const tmp = await Deno.makeTempFile({ suffix: ".wasm" });
+  // Inside lib/wasm (git-ignored), so the build task needs no write permission elsewhere.
+  const tmp = new URL(".build.wasm", here).pathname;
   const args = [...CLANG_FLAGS, "-o", tmp, ...files.map((f) => new URL(f, srcDir).pathname)];
   const res = await new Deno.Command("clang", { args, stdout: "inherit", stderr: "inherit" }).output();
   if (!res.success) throw new Error(`clang failed (exit ${res.code}) on ${files.join(", ")}`);
