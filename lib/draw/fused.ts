@@ -220,7 +220,8 @@ interface Glimpse {
   cD: tf.Tensor2D;
   scD: tf.Tensor2D;
   hDec: tf.Tensor2D;
-  q: tf.Tensor2D;
+  /** Q_t (attention only: without it the write product adds straight into the canvas). */
+  q: tf.Tensor2D | null;
   writeAux?: tf.Tensor2D;
   canvas: tf.Tensor2D;
   kl: tf.Tensor1D;
@@ -292,10 +293,13 @@ function glimpse(
   const cD = lstmCell(sgD, prev.cD);
   const scD = sigmoid(cD);
   const hDec = lstmHidden(sgD, scD); //                                  h^dec_t            [batch, Hd]
-  const q = mul(hDec, w.Q, w.bQ); //                                     eqs 28 / 18, 21 heads
-  let canvas: tf.Tensor2D, writeAux: tf.Tensor2D | undefined;
-  if (cfg.attention) [canvas, writeAux] = fusedWrite(prev.canvas, q, cfg.writeN, cfg.A, cfg.B); // eqs 8, 29
-  else canvas = tf.add(prev.canvas, q) as tf.Tensor2D; //                eqs 8, 18
+  let q: tf.Tensor2D | null = null, canvas: tf.Tensor2D, writeAux: tf.Tensor2D | undefined;
+  if (cfg.attention) {
+    q = mul(hDec, w.Q, w.bQ); //                                         eqs 28, 21 heads
+    [canvas, writeAux] = fusedWrite(prev.canvas, q, cfg.writeN, cfg.A, cfg.B); // eqs 8, 29
+  } else {
+    canvas = mul(hDec, w.Q, w.bQ, prev.canvas); //                       eqs 8, 18: c_{t-1} + W(h^dec_t)
+  }
   return {
     s,
     readAux,
@@ -452,7 +456,7 @@ export function drawLossAndGrads(
       const s = steps[t];
       const before = t > 0 ? steps[t - 1] : null;
       const dq = cfg.attention
-        ? fusedWriteBackward(dcvs, s.writeAux!, s.q, drawNext, cfg.writeN, cfg.A, cfg.B) // eqs 29, 21
+        ? fusedWriteBackward(dcvs, s.writeAux!, s.q!, drawNext, cfg.writeN, cfg.A, cfg.B) // eqs 29, 21
         : dcvs; //                                                                        eq 18
       const dH = mul(dq, WQT); //                                    [batch, Hd]
       const [dgD, dcD, sumD] = lstmBackward(s.sgD, s.scD, before?.cD ?? null, dcDNext, [
