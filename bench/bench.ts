@@ -26,6 +26,8 @@ import { trainStep } from "../lib/train/step.ts";
 import {
   type BenchFailure,
   type BenchRun,
+  kernelTable,
+  kernelTimes,
   type MachineInfo,
   markdownTable,
   mergeResults,
@@ -54,6 +56,7 @@ const HELP = `deno task bench [options]
   --eval-batch N         evaluation batch (default 500)
   --reference FILE       JSON lines from torch_draw.py runs (see bench/README.md) to store as "reference"
   --label TEXT           tag stored with each run (runs with different labels are kept side by side)
+  --profile              also print each run's time per tfjs kernel (always stored as kernelMs)
   --json                 print the results JSON instead of the table
   --out DIR              results folder (default bench/results)
   --no-write             do not write the results file`;
@@ -228,6 +231,7 @@ async function benchOne(name: string, cfg: DrawConfig, backend: string, o: RunOp
       timedSteps: o.steps,
       warmupSteps: o.warmup,
       kernelsPerStep: profile.kernels.length,
+      kernelMs: kernelTimes(profile.kernels),
       evalImages: o.evalImages,
       evalBatch: o.evalBatch,
       evalSeconds,
@@ -264,7 +268,7 @@ async function main(): Promise<void> {
       "reference",
       "label",
     ],
-    boolean: ["json", "help", "write"],
+    boolean: ["json", "help", "write", "profile"],
     default: {
       configs: "a,b,c",
       batch: "64",
@@ -339,6 +343,7 @@ async function main(): Promise<void> {
         const run = await benchOne(name, BENCH_CONFIGS[name] as DrawConfig, backend, { ...base, evalImages });
         run.device = device;
         runs.push(run);
+        if (a.profile && !a.json) console.log(kernelTable(run) + "\n");
       } catch (e) {
         const error = (e as Error).message.split("\n")[0];
         console.error(`bench: config ${name} on ${backend} failed: ${error}`);

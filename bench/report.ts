@@ -40,6 +40,8 @@ export interface BenchRun {
   timedSteps: number;
   warmupSteps: number;
   kernelsPerStep: number;
+  /** Milliseconds per training step by tfjs kernel name (`tf.profile` of one step), largest first. */
+  kernelMs?: Record<string, number>;
   evalImages: number;
   evalBatch: number;
   evalSeconds: number;
@@ -233,4 +235,40 @@ export function parseReference(text: string): ReferenceRun[] {
     });
   }
   return out;
+}
+
+/**
+ * Kernel time per kernel name from `tf.profile`'s kernel list, largest first, rounded to 0.01 ms.
+ * @example
+ * ```ts
+ * kernelTimes([{ name: "RedrawGemm", kernelTimeMs: 2 }, { name: "RedrawGemm", kernelTimeMs: 1 }]);
+ * // { RedrawGemm: 3 }
+ * ```
+ */
+export function kernelTimes(kernels: Array<{ name: string; kernelTimeMs: unknown }>): Record<string, number> {
+  const sums = new Map<string, number>();
+  for (const k of kernels) {
+    const ms = typeof k.kernelTimeMs === "number" && Number.isFinite(k.kernelTimeMs) ? k.kernelTimeMs : 0;
+    sums.set(k.name, (sums.get(k.name) ?? 0) + ms);
+  }
+  return Object.fromEntries(
+    [...sums.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([k, v]) => [
+      k,
+      Math.round(v * 100) / 100,
+    ]),
+  );
+}
+
+/** A Markdown table of the largest per-kernel times of a run (`deno task bench --profile`). */
+export function kernelTable(run: BenchRun, top = 15): string {
+  const rows = Object.entries(run.kernelMs ?? {}).slice(0, top);
+  const total = Object.values(run.kernelMs ?? {}).reduce((a, b) => a + b, 0);
+  return [
+    `Kernels of one step, config ${run.config}, ${run.backend}, ${run.threads ?? 1} thread(s): ` +
+    `${total.toFixed(1)} ms in kernels of a ${run.msPerStep.toFixed(1)} ms median step`,
+    "",
+    "| kernel | ms per step |",
+    "|---|---:|",
+    ...rows.map(([k, v]) => `| ${k} | ${v.toFixed(2)} |`),
+  ].join("\n");
 }

@@ -2,6 +2,8 @@ import { assertAlmostEquals, assertEquals, assertStringIncludes, assertThrows } 
 import {
   type BenchRun,
   bestReference,
+  kernelTable,
+  kernelTimes,
   markdownTable,
   mergeResults,
   parseReference,
@@ -148,4 +150,21 @@ Deno.test("mergeResults() keeps one copy of a repeated reference run and drops a
   assertEquals(again.reference.length, 1);
   assertEquals(again.failures, undefined);
   assertStringIncludes(markdownTable(first), "Not measured: config a on webgpu: no adapter");
+});
+
+Deno.test("kernelTimes() sums tf.profile kernels by name, largest first, treating missing times as 0", () => {
+  const t = kernelTimes([
+    { name: "RedrawGemm", kernelTimeMs: 2.004 },
+    { name: "Reshape", kernelTimeMs: undefined },
+    { name: "RedrawSigmoid", kernelTimeMs: 0.5 },
+    { name: "RedrawGemm", kernelTimeMs: 1 },
+  ]);
+  assertEquals(Object.entries(t), [["RedrawGemm", 3], ["RedrawSigmoid", 0.5], ["Reshape", 0]]);
+});
+
+Deno.test("kernelTable() lists the largest kernels of a run with the step's median", () => {
+  const t = kernelTable(run({ kernelMs: { RedrawGemm: 30, RedrawSigmoid: 2.5 } }), 1);
+  assertStringIncludes(t, "| RedrawGemm | 30.00 |");
+  assertEquals(t.includes("RedrawSigmoid"), false);
+  assertStringIncludes(t, "32.5 ms in kernels");
 });
