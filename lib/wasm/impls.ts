@@ -6,3 +6,4 @@ export { implsDisabled, WASM_IMPLS } from "./registry.ts";
 import "./lstm.ts";
 import "./attention.ts";
 import "./adam.ts";
+import "./misc.ts";
