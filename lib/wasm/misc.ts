@@ -1,7 +1,7 @@
 /**
  * C implementations (lib/wasm/src/misc.c) of the block copies, step and column sums, Bernoulli likelihood and
  * sum of squares of lib/draw/kernel_math.ts, registered for the wasm backend. Work items: blocks of output rows
- * (block copies), blocks of 16 columns (sums over rows), batch rows (per-row sums, Bernoulli), the JS's chunks
+ * (block copies), blocks of 64 columns (sums over rows), batch rows (per-row sums, Bernoulli), the JS's chunks
  * of 8192 values (sum of squares, then one item adding the chunk sums in order).
  * @module
  */
@@ -11,6 +11,9 @@ import { defineWasmImpl } from "./registry.ts";
 
 /** The sum of squares' chunk length (CHUNK in kernel_math.ts: the C kernel sums the same chunks). */
 const CHUNK = 8192;
+
+/** Columns per work item of the sums over rows (SUM_COLS in misc.c). */
+const SUM_COLS = 64;
 
 /** A scratch buffer in the tfjs-wasm heap for the kernels' tables, kept per tfjs-wasm module and grown. */
 let scratch: { wasm: unknown; at: number; bytes: number } | null = null;
@@ -78,7 +81,12 @@ defineWasmImpl("RedrawSumCols", ({ ins, outs, inShapes, attrs }) => {
   const width = attrs.width as number, rows = inShapes.find((x) => x.length)![0];
   const [at, n] = sourceTable(ins, inShapes, attrs.offsets as number[]);
   if (attrs.colSum) {
-    runKernel("redraw_sum_cols_total", [at, n, rows, width, outs[0]], Math.ceil(width / 16), 16);
+    runKernel(
+      "redraw_sum_cols_total",
+      [at, n, rows, width, outs[0]],
+      Math.ceil(width / SUM_COLS),
+      Math.ceil(4096 / (SUM_COLS * rows * n)),
+    );
   } else {
     runKernel(
       "redraw_sum_cols_rows",

@@ -124,45 +124,44 @@ EXPORT(redraw_blocks)(const int* table, const f64* scales, int nOut, int nOps, i
 
 /* ---- Sums over rows: float64, every column summing its terms in the JS order ------------------------------ */
 
+/* Columns per work item of the sums over rows: each row's block is read as SUM_COLS contiguous values (a
+ * block of 16 would read one cache line per row, 4 KB or more apart: slow for the prefetcher and the TLB). */
+#define SUM_COLS 64
+
 /* out[k] = sum over n < rows, then over inputs i < nIn, of src_i[n * w_i + off_i + k] for the columns
- * k in [k0, k1), in float64 (the inputs: table of (byte offset, width, column offset) int triples). 16 columns
- * at a time in 8 float64x2 sums (independent chains). */
+ * k in [k0, k1) (k1 - k0 <= SUM_COLS), in float64 (the inputs: table of (byte offset, width, column offset)
+ * int triples). The float64 sums of the block's columns live in a stack array, one float64x2 per 2 columns. */
 static void sum_rows(const int* in, int nIn, int rows, f32* out, int k0, int k1) {
-  int k = k0;
-  for (; k + 16 <= k1; k += 16) {
-    v128_t a[8];
-    for (int i = 0; i < 8; i++) a[i] = wasm_f64x2_splat(0.0);
-    for (int n = 0; n < rows; n++) {
-      for (int t = 0; t < nIn; t++) {
-        const f32* p = (const f32*)in[3 * t] + (i64)n * in[3 * t + 1] + in[3 * t + 2] + k;
-        for (int i = 0; i < 4; i++) {
-          v128_t v = wasm_v128_load(p + 4 * i);
-          a[2 * i] = wasm_f64x2_add(a[2 * i], lo2(v));
-          a[2 * i + 1] = wasm_f64x2_add(a[2 * i + 1], hi2(v));
-        }
+  v128_t a[SUM_COLS / 2];
+  int w = k1 - k0, w4 = w & ~3;
+  for (int i = 0; i < SUM_COLS / 2; i++) a[i] = wasm_f64x2_splat(0.0);
+  f64 tail[3] = { 0, 0, 0 };
+  for (int n = 0; n < rows; n++) {
+    for (int t = 0; t < nIn; t++) {
+      const f32* p = (const f32*)in[3 * t] + (i64)n * in[3 * t + 1] + in[3 * t + 2] + k0;
+      for (int j = 0; j < w4; j += 4) {
+        v128_t v = wasm_v128_load(p + j);
+        a[j / 2] = wasm_f64x2_add(a[j / 2], lo2(v));
+        a[j / 2 + 1] = wasm_f64x2_add(a[j / 2 + 1], hi2(v));
       }
+      for (int j = w4; j < w; j++) tail[j - w4] += p[j];
     }
-    for (int i = 0; i < 4; i++) wasm_v128_store(out + k + 4 * i, join4(a[2 * i], a[2 * i + 1]));
   }
-  for (; k < k1; k++) {
-    f64 a = 0;
-    for (int n = 0; n < rows; n++) {
-      for (int t = 0; t < nIn; t++) a += ((const f32*)in[3 * t])[(i64)n * in[3 * t + 1] + in[3 * t + 2] + k];
-    }
-    out[k] = (f32)a;
-  }
+  for (int j = 0; j < w4; j += 4) wasm_v128_store(out + k0 + j, join4(a[j / 2], a[j / 2 + 1]));
+  for (int j = w4; j < w; j++) out[k0 + j] = (f32)tail[j - w4];
 }
 
-/* [T*batch, n] per-step rows summed over the T steps: items are blocks of 16 of the batch*n outputs. */
+/* [T*batch, n] per-step rows summed over the T steps: items are blocks of SUM_COLS of the batch*n
+ * outputs. */
 EXPORT(redraw_sum_steps)(const f32* x, int T, int size, f32* out, int lo, int hi) {
   int in[3] = { (int)x, size, 0 };
-  sum_rows(in, 1, T, out, lo * 16, imin(size, hi * 16));
+  for (int b = lo; b < hi; b++) sum_rows(in, 1, T, out, b * SUM_COLS, imin(size, (b + 1) * SUM_COLS));
 }
 
 /* Column sums over the rows of several inputs (table of (byte offset, width, column offset); absent inputs
- * left out): items are blocks of 16 of the width columns. */
+ * left out): items are blocks of SUM_COLS columns. */
 EXPORT(redraw_sum_cols_total)(const int* table, int nIn, int rows, int width, f32* out, int lo, int hi) {
-  sum_rows(table, nIn, rows, out, lo * 16, imin(width, hi * 16));
+  for (int b = lo; b < hi; b++) sum_rows(table, nIn, rows, out, b * SUM_COLS, imin(width, (b + 1) * SUM_COLS));
 }
 
 /* Per row: out[n, j] = sum over the inputs in order, in float32 (each sum rounded, as the JS's float32 += ). */
