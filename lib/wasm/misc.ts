@@ -1,19 +1,28 @@
 /**
  * C implementations (lib/wasm/src/misc.c) of the block copies, step and column sums, Bernoulli likelihood and
  * sum of squares of lib/draw/kernel_math.ts, registered for the wasm backend. Work items: blocks of output rows
- * (block copies), blocks of 64 columns (sums over rows), batch rows (per-row sums, Bernoulli), the JS's chunks
+ * (block copies), blocks of columns (sums over rows: about 4 per thread), batch rows (per-row sums, Bernoulli), the JS's chunks
  * of 8192 values (sum of squares, then one item adding the chunk sums in order).
  * @module
  */
 import type { BlockOp } from "../draw/kernel_math.ts";
-import { runKernel, wasmEngine } from "./engine.ts";
+import { engineThreads, runKernel, wasmEngine } from "./engine.ts";
 import { defineWasmImpl } from "./registry.ts";
 
 /** The sum of squares' chunk length (CHUNK in kernel_math.ts: the C kernel sums the same chunks). */
 const CHUNK = 8192;
 
-/** Columns per work item of the sums over rows (SUM_COLS in misc.c). */
-const SUM_COLS = 64;
+/** Most columns per work item of the sums over rows (MAX_SUM_COLS in misc.c). */
+const MAX_SUM_COLS = 2048;
+
+/**
+ * Columns per work item of a sum over rows of `width` columns: about 4 blocks per thread (long contiguous
+ * reads per row), a multiple of 4, from 64 to MAX_SUM_COLS. Any width gives the same bits.
+ */
+function sumBlock(width: number): number {
+  const per = Math.ceil(width / (4 * engineThreads()) / 4) * 4;
+  return Math.min(MAX_SUM_COLS, Math.max(64, per));
+}
 
 /** A scratch buffer in the tfjs-wasm heap for the kernels' tables, kept per tfjs-wasm module and grown. */
 let scratch: { wasm: unknown; at: number; bytes: number } | null = null;
@@ -81,11 +90,12 @@ defineWasmImpl("RedrawSumCols", ({ ins, outs, inShapes, attrs }) => {
   const width = attrs.width as number, rows = inShapes.find((x) => x.length)![0];
   const [at, n] = sourceTable(ins, inShapes, attrs.offsets as number[]);
   if (attrs.colSum) {
+    const bw = sumBlock(width);
     runKernel(
       "redraw_sum_cols_total",
-      [at, n, rows, width, outs[0]],
-      Math.ceil(width / SUM_COLS),
-      Math.ceil(4096 / (SUM_COLS * rows * n)),
+      [at, n, rows, width, bw, outs[0]],
+      Math.ceil(width / bw),
+      1,
     );
   } else {
     runKernel(
@@ -98,13 +108,8 @@ defineWasmImpl("RedrawSumCols", ({ ins, outs, inShapes, attrs }) => {
 });
 
 defineWasmImpl("RedrawSumSteps", ({ ins, outs, inShapes, attrs }) => {
-  const T = attrs.T as number, size = (inShapes[0][0] / T) * inShapes[0][1];
-  runKernel(
-    "redraw_sum_steps",
-    [ins[0]!, T, size, outs[0]],
-    Math.ceil(size / 16),
-    Math.ceil(4096 / (16 * T)),
-  );
+  const T = attrs.T as number, size = (inShapes[0][0] / T) * inShapes[0][1], bw = sumBlock(size);
+  runKernel("redraw_sum_steps", [ins[0]!, T, size, bw, outs[0]], Math.ceil(size / bw), 1);
 });
 
 defineWasmImpl("RedrawBernoulli", ({ ins, outs, inShapes, attrs }) => {

@@ -124,17 +124,16 @@ EXPORT(redraw_blocks)(const int* table, const f64* scales, int nOut, int nOps, i
 
 /* ---- Sums over rows: float64, every column summing its terms in the JS order ------------------------------ */
 
-/* Columns per work item of the sums over rows: each row's block is read as SUM_COLS contiguous values (a
- * block of 16 would read one cache line per row, 4 KB or more apart: slow for the prefetcher and the TLB). */
-#define SUM_COLS 64
+/* Most columns per work item of the sums over rows. misc.ts picks the block width (any width gives the same
+ * bits: every column is its own sum) so that each thread gets a few blocks: their rows are then read as long
+ * contiguous runs (a block of 16 columns read one cache line per row, 4 KB or more apart: slow for the
+ * prefetcher and the TLB, and slower than the JS's row-order pass). */
+#define MAX_SUM_COLS 2048
 
-/* out[k] = sum over n < rows, then over inputs i < nIn, of src_i[n * w_i + off_i + k] for the columns
- * k in [k0, k1) (k1 - k0 <= SUM_COLS), in float64 (the inputs: table of (byte offset, width, column offset)
- * int triples). The float64 sums of the block's columns live in a stack array, one float64x2 per 2 columns. */
 static void sum_rows(const int* in, int nIn, int rows, f32* out, int k0, int k1) {
-  v128_t a[SUM_COLS / 2];
+  v128_t a[MAX_SUM_COLS / 2];
   int w = k1 - k0, w4 = w & ~3;
-  for (int i = 0; i < SUM_COLS / 2; i++) a[i] = wasm_f64x2_splat(0.0);
+  for (int i = 0; i < (w + 1) / 2; i++) a[i] = wasm_f64x2_splat(0.0);
   f64 tail[3] = { 0, 0, 0 };
   for (int n = 0; n < rows; n++) {
     for (int t = 0; t < nIn; t++) {
@@ -151,17 +150,17 @@ static void sum_rows(const int* in, int nIn, int rows, f32* out, int k0, int k1)
   for (int j = w4; j < w; j++) out[k0 + j] = (f32)tail[j - w4];
 }
 
-/* [T*batch, n] per-step rows summed over the T steps: items are blocks of SUM_COLS of the batch*n
- * outputs. */
-EXPORT(redraw_sum_steps)(const f32* x, int T, int size, f32* out, int lo, int hi) {
+/* [T*batch, n] per-step rows summed over the T steps: items are blocks of bw (<= MAX_SUM_COLS) of
+ * the batch*n outputs. */
+EXPORT(redraw_sum_steps)(const f32* x, int T, int size, int bw, f32* out, int lo, int hi) {
   int in[3] = { (int)x, size, 0 };
-  for (int b = lo; b < hi; b++) sum_rows(in, 1, T, out, b * SUM_COLS, imin(size, (b + 1) * SUM_COLS));
+  for (int b = lo; b < hi; b++) sum_rows(in, 1, T, out, b * bw, imin(size, (b + 1) * bw));
 }
 
 /* Column sums over the rows of several inputs (table of (byte offset, width, column offset); absent inputs
- * left out): items are blocks of SUM_COLS columns. */
-EXPORT(redraw_sum_cols_total)(const int* table, int nIn, int rows, int width, f32* out, int lo, int hi) {
-  for (int b = lo; b < hi; b++) sum_rows(table, nIn, rows, out, b * SUM_COLS, imin(width, (b + 1) * SUM_COLS));
+ * left out): items are blocks of bw (<= MAX_SUM_COLS) columns. */
+EXPORT(redraw_sum_cols_total)(const int* table, int nIn, int rows, int width, int bw, f32* out, int lo, int hi) {
+  for (int b = lo; b < hi; b++) sum_rows(table, nIn, rows, out, b * bw, imin(width, (b + 1) * bw));
 }
 
 /* Per row: out[n, j] = sum over the inputs in order, in float32 (each sum rounded, as the JS's float32 += ). */
