@@ -13,7 +13,9 @@ REPEATS=${2:-2}
 THREADS=${3:-"1 2"}
 TORCH=${TORCH:-../shared/peers/torch_draw.py}
 PYTHON=${PYTHON:-/usr/bin/python3}
-export LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# Only for PyTorch: Deno refuses to start subprocesses (git, lscpu) with LD_LIBRARY_PATH set unless it has
+# unrestricted --allow-run, and the bench would then record no git commit.
+TORCH_LIBS=/usr/lib/x86_64-linux-gnu/openblas-openmp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 mkdir -p bench/results
 REF="bench/results/torch-$(date -u +%Y-%m-%d)-$(hostname).jsonl"
 
@@ -30,7 +32,7 @@ for rep in $(seq "$REPEATS"); do
     for th in 1 2; do
       load=$(cut -d' ' -f1-3 /proc/loadavg)
       # shellcheck disable=SC2046
-      line=$("$PYTHON" "$TORCH" --synthetic $(torch_args "$cfg") --warmup 5 --no-test --threads "$th" | tail -1)
+      line=$(LD_LIBRARY_PATH=$TORCH_LIBS "$PYTHON" "$TORCH" --synthetic $(torch_args "$cfg") --warmup 5 --no-test --threads "$th" | tail -1)
       # Tag the result line with the time and the load average before the run.
       "$PYTHON" -c 'import json,sys,datetime; r=json.loads(sys.argv[1]); r["at"]=datetime.datetime.now(datetime.timezone.utc).isoformat(); r["loadavg"]=[float(x) for x in sys.argv[2].split()]; print(json.dumps(r))' "$line" "$load" >>"$REF"
       echo "torch $cfg ${th}T: $(tail -1 "$REF" | "$PYTHON" -c 'import json,sys; print(round(json.load(sys.stdin)["images_per_s"],1))') img/s (load $load)"
