@@ -1,15 +1,12 @@
 import { assertEquals } from "@std/assert";
 import { initBackend } from "../backend.ts";
 import { compareKernel } from "./testing.ts";
+import { values as uniform } from "./test_values.ts";
 
 await initBackend("wasm");
 
 function values(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return scale * (s / 2147483648 - 1);
-  });
+  return uniform(n, seed, -scale, scale);
 }
 
 for (const n of [1, 1023, 1024, 4097, 256 * 1024 + 3]) {

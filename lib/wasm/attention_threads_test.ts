@@ -4,6 +4,7 @@ import { initBackend, setWasmThreads, stopWasmThreads } from "../backend.ts";
 import { head, KERNEL_DEFS, readAuxLength, runKernel } from "../draw/kernel_math.ts";
 import { registerFusedKernels } from "../draw/kernels.ts";
 import { engineThreads, ptr, wasmEngine } from "./engine.ts";
+import { rng } from "./test_values.ts";
 
 setWasmThreads(2);
 await initBackend("wasm");
@@ -43,8 +44,7 @@ interface Case {
 
 /** Random inputs of the four kernels, batch 64 (the backward ones with aux rows from the JS forward). */
 function cases(A: number, B: number, rN: number, wN: number): Case[] {
-  let seed = 12345;
-  const r = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296;
+  const r = rng(12345);
   const normal = (n: number) => Float32Array.from({ length: n }, () => (r() + r() + r() - 1.5) * 2);
   const unit = (n: number) => Float32Array.from({ length: n }, r);
   const js = (name: string, inputs: Float32Array[], inShapes: number[][], attrs: Record<string, number>) => {

@@ -3,16 +3,14 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend, setWasmThreads, stopWasmThreads } from "../backend.ts";
 import { engineThreads, runKernel, setEngineThreads, stopWasmEngine, wasmEngine } from "./engine.ts";
 import { gemm, packB, sigmoid } from "./ops.ts";
+import { values as uniform } from "./test_values.ts";
 
 setWasmThreads(2);
 const info = await initBackend("wasm");
 
+/** Values in [-4, 4), so that sigmoids see both tails. */
 function values(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return 4 * (s / 2147483648 - 1);
-  });
+  return uniform(n, seed, -4, 4);
 }
 
 /** Products and sigmoids of the paper model's shapes, on the current engine. */

@@ -5,17 +5,9 @@ import { findSimdOps, RELAXED_MADD_SITES } from "./build.ts";
 import { WASM_BASE64 } from "./module.ts";
 import { gemm, gemmKernelName, packB, sigmoid } from "./ops.ts";
 import { decodeBase64 } from "./source.ts";
+import { values } from "./test_values.ts";
 
 await initBackend("wasm");
-
-/** Deterministic values in (-1, 1). */
-function values(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2147483648 - 1;
-  });
-}
 
 /** Runs f with REDRAW_WASM_FMA set to value (or unset), restoring it afterwards. */
 function withFma<T>(value: string | undefined, f: () => T): T {

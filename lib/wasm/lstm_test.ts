@@ -2,15 +2,7 @@ import { assert, assertEquals } from "@std/assert";
 import { initBackend, stopWasmThreads } from "../backend.ts";
 import { compareKernel } from "./testing.ts";
 import type { Attrs } from "../draw/kernel_math.ts";
-
-/** Deterministic pseudo-random numbers in [0, 1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
+import { rng } from "./test_values.ts";
 
 interface Case {
   name: string;

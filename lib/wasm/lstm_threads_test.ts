@@ -3,19 +3,15 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend, setWasmThreads, stopWasmThreads } from "../backend.ts";
 import { registerFusedKernels } from "../draw/kernels.ts";
 import { engineThreads, setEngineThreads, stopWasmEngine, wasmEngine } from "./engine.ts";
+import { values as uniform } from "./test_values.ts";
 
 setWasmThreads(2);
 await initBackend("wasm");
 registerFusedKernels();
 
-/** Deterministic pseudo-random values in (-1, 1) (sigmoid-like in (0, 1) with `unit`). */
+/** Values in [-1, 1), or sigmoid-like in [0.01, 0.99) with `unit`. */
 function values(n: number, seed: number, unit = false): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const v = s / 2147483648 - 1;
-    return unit ? 0.5 + 0.49 * v : v;
-  });
+  return unit ? uniform(n, seed, 0.01, 0.99) : uniform(n, seed);
 }
 
 type Spec = [string, Array<[number[], boolean] | null>, Record<string, unknown>];

@@ -2,17 +2,9 @@ import { assertEquals, assertLessOrEqual, assertThrows } from "@std/assert";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../backend.ts";
 import { gemm, matMul, packB, panels, sigmoid } from "./ops.ts";
+import { values } from "./test_values.ts";
 
 await initBackend("wasm");
-
-/** Deterministic values in (-1, 1). */
-function values(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2147483648 - 1;
-  });
-}
 
 /** A B + bias + addend in float64, from the definition. */
 function oracle(
