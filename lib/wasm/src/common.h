@@ -131,4 +131,56 @@ static inline v128_t redraw_sigmoid_f32x4(v128_t x) {
   return redraw_sigmoid_f32x4_k(x, &c);
 }
 
+/* Copies n floats (no overlap). */
+static inline void redraw_copy_f32(f32* dst, const f32* src, int n) {
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    v128_t a = wasm_v128_load(src + i), b = wasm_v128_load(src + i + 4);
+    v128_t c = wasm_v128_load(src + i + 8), d = wasm_v128_load(src + i + 12);
+    wasm_v128_store(dst + i, a);
+    wasm_v128_store(dst + i + 4, b);
+    wasm_v128_store(dst + i + 8, c);
+    wasm_v128_store(dst + i + 12, d);
+  }
+  for (; i + 4 <= n; i += 4) wasm_v128_store(dst + i, wasm_v128_load(src + i));
+  for (; i < n; i++) dst[i] = src[i];
+}
+
+/* Constants of redraw_exp_f64x2_k, made once per kernel call (see redraw_opaque). */
+typedef struct {
+  v128_t c[14], log2e, shift, ln2hi, ln2lo, bias, lim;
+} redraw_exp2_k;
+
+static inline redraw_exp2_k redraw_exp2_consts(void) {
+  const f64 c[14] = { 1.0 / 6227020800.0, 1.0 / 479001600.0, 1.0 / 39916800.0, 1.0 / 3628800.0, 1.0 / 362880.0,
+                      1.0 / 40320.0, 1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0 };
+  redraw_exp2_k e;
+  for (int i = 0; i < 14; i++) e.c[i] = redraw_opaque(wasm_f64x2_splat(c[i]));
+  e.log2e = redraw_opaque(wasm_f64x2_splat(1.44269504088896338700));
+  e.shift = redraw_opaque(wasm_f64x2_splat(6755399441055744.0)); /* 1.5 2^52: adding it rounds to an integer */
+  e.ln2hi = redraw_opaque(wasm_f64x2_splat(6.93147180369123816490e-01));
+  e.ln2lo = redraw_opaque(wasm_f64x2_splat(1.90821492927058770002e-10));
+  e.bias = redraw_opaque(wasm_i64x2_splat(1023));
+  e.lim = redraw_opaque(wasm_f64x2_splat(708.0));
+  return e;
+}
+
+/*
+ * redraw_exp for 2 float64 lanes, bit for bit: the same steps (no fused multiply-adds), with k =
+ * rint(x log2 e) and 2^k taken from the bits of x log2 e + 1.5 2^52. One factor 2^k is exact where the result
+ * is normal (|x| <= 708); lanes outside (rare) go to the scalar version.
+ */
+static inline v128_t redraw_exp_f64x2_k(v128_t x, const redraw_exp2_k* C) {
+  if (wasm_v128_any_true(wasm_f64x2_gt(wasm_f64x2_abs(x), C->lim))) {
+    return wasm_f64x2_make(redraw_exp(wasm_f64x2_extract_lane(x, 0)), redraw_exp(wasm_f64x2_extract_lane(x, 1)));
+  }
+  v128_t t = wasm_f64x2_add(wasm_f64x2_mul(x, C->log2e), C->shift);
+  v128_t k = wasm_f64x2_sub(t, C->shift);
+  v128_t r = wasm_f64x2_sub(wasm_f64x2_sub(x, wasm_f64x2_mul(k, C->ln2hi)), wasm_f64x2_mul(k, C->ln2lo));
+  v128_t p = C->c[0];
+  for (int i = 1; i < 14; i++) p = wasm_f64x2_add(wasm_f64x2_mul(p, r), C->c[i]);
+  v128_t s = wasm_i64x2_shl(wasm_i64x2_add(t, C->bias), 52);
+  return wasm_f64x2_mul(p, s);
+}
+
 #endif

@@ -13,12 +13,6 @@
 
 static inline v128_t splat(f32 x) { return wasm_f32x4_splat(x); }
 
-/* The value unchanged, but opaque to the compiler: a constant made once per call lives in a local instead of
- * being rebuilt (several instructions for V8) at every use inside a loop. */
-static inline v128_t opaque(v128_t x) {
-  __asm__("" : "+r"(x));
-  return x;
-}
 
 
 /* tanh(v) from s = sigmoid(v). */
@@ -51,26 +45,12 @@ static inline void store_part(f32* p, v128_t v, int n) {
   for (int i = 0; i < n; i++) p[i] = t[i];
 }
 
-/* Copies n floats (no overlap). */
-static inline void copy_f32(f32* dst, const f32* src, int n) {
-  int i = 0;
-  for (; i + 16 <= n; i += 16) {
-    v128_t a = wasm_v128_load(src + i), b = wasm_v128_load(src + i + 4);
-    v128_t c = wasm_v128_load(src + i + 8), d = wasm_v128_load(src + i + 12);
-    wasm_v128_store(dst + i, a);
-    wasm_v128_store(dst + i + 4, b);
-    wasm_v128_store(dst + i + 8, c);
-    wasm_v128_store(dst + i + 12, d);
-  }
-  for (; i + 4 <= n; i += 4) wasm_v128_store(dst + i, wasm_v128_load(src + i));
-  for (; i < n; i++) dst[i] = src[i];
-}
 
 /* ---- LSTM ----------------------------------------------------------------------------------------------- */
 
 /* c = f c_prev + i tanh(g) from the gate sigmoids sg [rows, 4H] (i, f, o, g) and c_prev (0: absent). */
 EXPORT(redraw_lstm_cell)(const f32* sg, const f32* cp, f32* c, int H, int lo, int hi) {
-  const v128_t one = opaque(splat(1.0f));
+  const v128_t one = redraw_opaque(splat(1.0f));
   f32 zb[4] = { 0, 0, 0, 0 };
   for (int n = lo; n < hi; n++) {
     const f32* g = sg + (i64)n * 4 * H;
@@ -103,7 +83,7 @@ EXPORT(redraw_lstm_cell)(const f32* sg, const f32* cp, f32* c, int H, int lo, in
 
 /* h = o tanh(c) from the gate sigmoids and sc = sigmoid(c). */
 EXPORT(redraw_lstm_hidden)(const f32* sg, const f32* sc, f32* h, int H, int lo, int hi) {
-  const v128_t one = opaque(splat(1.0f));
+  const v128_t one = redraw_opaque(splat(1.0f));
   for (int n = lo; n < hi; n++) {
     const f32* g = sg + (i64)n * 4 * H + 2 * H;
     const f32* s = sc + (i64)n * H;
@@ -152,7 +132,7 @@ static inline void add_row(f32* acc, const f32* src, int H) {
 EXPORT(redraw_lstm_backward)(const f32* sg, const f32* sc, const f32* cp, const f32* dcn, const f32* s0, int w0,
                              int o0, const f32* s1, int w1, int o1, const f32* s2, int w2, int o2, f32* dG,
                              f32* dcp, int H, int lo, int hi) {
-  const v128_t one = opaque(splat(1.0f));
+  const v128_t one = redraw_opaque(splat(1.0f));
   /* Row buffers: dh, and zeros standing for an absent c_prev or dc_next (branch-free inner loop). */
   f32 dhb[LSTM_MAX_H + 4], zb[LSTM_MAX_H + 4];
   const int Hp = (H + 3) & ~3;
@@ -231,42 +211,6 @@ EXPORT(redraw_lstm_sum_rows)(const f32* x, int rows, int W, f32* out, int lo, in
 
 static inline v128_t splat2(f64 x) { return wasm_f64x2_splat(x); }
 
-/* Constants of exp_f64x2 (see there), made once per kernel call. */
-typedef struct {
-  v128_t c[14], log2e, shift, ln2hi, ln2lo, bias, lim;
-} ExpC;
-
-static inline ExpC exp_constants(void) {
-  const f64 c[14] = { 1.0 / 6227020800.0, 1.0 / 479001600.0, 1.0 / 39916800.0, 1.0 / 3628800.0, 1.0 / 362880.0,
-                      1.0 / 40320.0, 1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0 };
-  ExpC e;
-  for (int i = 0; i < 14; i++) e.c[i] = opaque(splat2(c[i]));
-  e.log2e = opaque(splat2(1.44269504088896338700));
-  e.shift = opaque(splat2(6755399441055744.0)); /* 1.5 2^52: adding it rounds to an integer, kept in the low bits */
-  e.ln2hi = opaque(splat2(6.93147180369123816490e-01));
-  e.ln2lo = opaque(splat2(1.90821492927058770002e-10));
-  e.bias = opaque(wasm_i64x2_splat(1023));
-  e.lim = opaque(splat2(708.0));
-  return e;
-}
-
-/*
- * common.h's redraw_exp for 2 float64 lanes, bit for bit: the same steps (no fused multiply-adds), with k =
- * rint(x log2 e) and 2^k taken from the bits of x log2 e + 1.5 2^52. One factor 2^k is exact where the result
- * is normal (|x| <= 708); lanes outside (rare) go to the scalar version.
- */
-static inline v128_t exp_f64x2(v128_t x, const ExpC* C) {
-  if (wasm_v128_any_true(wasm_f64x2_gt(wasm_f64x2_abs(x), C->lim))) {
-    return wasm_f64x2_make(redraw_exp(wasm_f64x2_extract_lane(x, 0)), redraw_exp(wasm_f64x2_extract_lane(x, 1)));
-  }
-  v128_t t = wasm_f64x2_add(wasm_f64x2_mul(x, C->log2e), C->shift);
-  v128_t k = wasm_f64x2_sub(t, C->shift);
-  v128_t r = wasm_f64x2_sub(wasm_f64x2_sub(x, wasm_f64x2_mul(k, C->ln2hi)), wasm_f64x2_mul(k, C->ln2lo));
-  v128_t p = C->c[0];
-  for (int i = 1; i < 14; i++) p = wasm_f64x2_add(wasm_f64x2_mul(p, r), C->c[i]);
-  v128_t s = wasm_i64x2_shl(wasm_i64x2_add(t, C->bias), 52);
-  return wasm_f64x2_mul(p, s);
-}
 
 /* Two float32 values as float64 lanes, and back (rounded to nearest). */
 static inline v128_t load2(const f32* p) { return wasm_f64x2_promote_low_f32x4(wasm_v128_load64_zero(p)); }
@@ -280,8 +224,8 @@ static inline void store2(f32* p, v128_t v) { wasm_v128_store64_lane(p, wasm_f32
 EXPORT(redraw_posterior)(const f32* pp, const f32* eps, const f32* hDec, f32* xdec, f32* kl, f32* lr, int nZ,
                          int Hd, int P, int lo, int hi) {
   int w = nZ + Hd;
-  const ExpC C = exp_constants();
-  const v128_t half = opaque(splat2(0.5)), two = opaque(splat2(2.0)), one = opaque(splat2(1.0));
+  const redraw_exp2_k C = redraw_exp2_consts();
+  const v128_t half = redraw_opaque(splat2(0.5)), two = redraw_opaque(splat2(2.0)), one = redraw_opaque(splat2(1.0));
   for (int n = lo; n < hi; n++) {
     const f32* q = pp + (i64)n * P;
     const f32* e = eps + (i64)n * nZ;
@@ -290,7 +234,7 @@ EXPORT(redraw_posterior)(const f32* pp, const f32* eps, const f32* hDec, f32* xd
     int j = 0;
     for (; j + 2 <= nZ; j += 2) {
       v128_t mu = load2(q + j), ls = load2(q + nZ + j), ej = load2(e + j);
-      v128_t sigma = exp_f64x2(ls, &C);
+      v128_t sigma = redraw_exp_f64x2_k(ls, &C);
       v128_t z32 = wasm_f32x4_demote_f64x2_zero(wasm_f64x2_add(mu, wasm_f64x2_mul(sigma, ej)));
       wasm_v128_store64_lane(x + j, z32, 0);
       v128_t z = wasm_f64x2_promote_low_f32x4(z32);
@@ -312,7 +256,7 @@ EXPORT(redraw_posterior)(const f32* pp, const f32* eps, const f32* hDec, f32* xd
     }
     kl[n] = (f32)(0.5 * k);
     if (lr) lr[n] = (f32)l;
-    copy_f32(x + nZ, hDec + (i64)n * Hd, Hd);
+    redraw_copy_f32(x + nZ, hDec + (i64)n * Hd, Hd);
   }
 }
 
@@ -320,8 +264,8 @@ EXPORT(redraw_posterior)(const f32* pp, const f32* eps, const f32* hDec, f32* xd
  * times the KL. */
 EXPORT(redraw_posterior_backward)(const f32* dXdec, int wd, const f32* pp, const f32* eps, f32* dpp, int nZ, int P,
                                   f64 g, int lo, int hi) {
-  const ExpC C = exp_constants();
-  const v128_t gv = splat2(g), one = opaque(splat2(1.0));
+  const redraw_exp2_k C = redraw_exp2_consts();
+  const v128_t gv = splat2(g), one = redraw_opaque(splat2(1.0));
   for (int n = lo; n < hi; n++) {
     const f32* q = pp + (i64)n * P;
     const f32* e = eps + (i64)n * nZ;
@@ -329,7 +273,7 @@ EXPORT(redraw_posterior_backward)(const f32* dXdec, int wd, const f32* pp, const
     f32* d = dpp + (i64)n * P;
     int j = 0;
     for (; j + 2 <= nZ; j += 2) {
-      v128_t mu = load2(q + j), sigma = exp_f64x2(load2(q + nZ + j), &C), z = load2(dz + j);
+      v128_t mu = load2(q + j), sigma = redraw_exp_f64x2_k(load2(q + nZ + j), &C), z = load2(dz + j);
       store2(d + j, wasm_f64x2_add(wasm_f64x2_mul(mu, gv), z));
       v128_t a = wasm_f64x2_mul(wasm_f64x2_sub(wasm_f64x2_mul(sigma, sigma), one), gv);
       store2(d + nZ + j, wasm_f64x2_add(a, wasm_f64x2_mul(wasm_f64x2_mul(z, sigma), load2(e + j))));
@@ -353,9 +297,9 @@ EXPORT(redraw_noatt_input)(const f32* s, const f32* hDec, const f32* hEnc, f32* 
   int w = D + hd + he;
   for (int n = lo; n < hi; n++) {
     f32* o = out + (i64)n * w;
-    copy_f32(o, s + (i64)n * D, D);
-    copy_f32(o + D, hDec + (i64)n * hd, hd);
-    copy_f32(o + D + hd, hEnc + (i64)n * he, he);
+    redraw_copy_f32(o, s + (i64)n * D, D);
+    redraw_copy_f32(o + D, hDec + (i64)n * hd, hd);
+    redraw_copy_f32(o + D + hd, hEnc + (i64)n * he, he);
   }
 }
 
@@ -366,7 +310,7 @@ static inline v128_t noatt4(v128_t a, v128_t b, v128_t s, v128_t one) {
 
 EXPORT(redraw_noatt_backward)(const f32* dXenc, int wd, const f32* dcvs, const f32* sv, f32* out, int D, int lo,
                               int hi) {
-  const v128_t one = opaque(splat(1.0f));
+  const v128_t one = redraw_opaque(splat(1.0f));
   for (int n = lo; n < hi; n++) {
     const f32* a = dXenc + (i64)n * wd;
     const f32* b = dcvs + (i64)n * D;
@@ -396,7 +340,7 @@ EXPORT(redraw_stack)(const int* table, int T, int n, f32* out, int lo, int hi) {
     int a = imax(r0, start), b = imin(r1, start + rows);
     if (a < b) {
       const f32* src = (const f32*)table[2 * t] + (i64)(a - start) * n;
-      copy_f32(out + (i64)a * n, src, (b - a) * n);
+      redraw_copy_f32(out + (i64)a * n, src, (b - a) * n);
     }
     start += rows;
   }

@@ -12,25 +12,6 @@
  */
 #include "common.h"
 
-static inline v128_t opaque(v128_t x) {
-  __asm__("" : "+r"(x));
-  return x;
-}
-
-static inline void copy_f32(f32* dst, const f32* src, int n) {
-  int i = 0;
-  for (; i + 16 <= n; i += 16) {
-    v128_t a = wasm_v128_load(src + i), b = wasm_v128_load(src + i + 4);
-    v128_t c = wasm_v128_load(src + i + 8), d = wasm_v128_load(src + i + 12);
-    wasm_v128_store(dst + i, a);
-    wasm_v128_store(dst + i + 4, b);
-    wasm_v128_store(dst + i + 8, c);
-    wasm_v128_store(dst + i + 12, d);
-  }
-  for (; i + 4 <= n; i += 4) wasm_v128_store(dst + i, wasm_v128_load(src + i));
-  for (; i < n; i++) dst[i] = src[i];
-}
-
 static inline void zero_f32(f32* dst, int n) {
   const v128_t z = wasm_f32x4_splat(0.0f);
   int i = 0;
@@ -63,7 +44,7 @@ static inline void block_row(f32* d, const f32* s, int cols, f64 scale, int add)
       for (; j + 4 <= cols; j += 4) wasm_v128_store(d + j, v);
       for (; j < cols; j++) d[j] = (f32)scale;
     } else {
-      const v128_t sc = opaque(wasm_f64x2_splat(scale));
+      const v128_t sc = redraw_opaque(wasm_f64x2_splat(scale));
       for (; j + 4 <= cols; j += 4) {
         v128_t x = wasm_v128_load(d + j);
         wasm_v128_store(d + j, join4(wasm_f64x2_add(lo2(x), sc), wasm_f64x2_add(hi2(x), sc)));
@@ -73,12 +54,12 @@ static inline void block_row(f32* d, const f32* s, int cols, f64 scale, int add)
     return;
   }
   if (scale == 1.0 && !add) {
-    copy_f32(d, s, cols);
+    redraw_copy_f32(d, s, cols);
   } else if (scale == -1.0 && !add) {
     for (; j + 4 <= cols; j += 4) wasm_v128_store(d + j, wasm_f32x4_neg(wasm_v128_load(s + j)));
     for (; j < cols; j++) d[j] = -s[j];
   } else if (add) {
-    const v128_t sc = opaque(wasm_f64x2_splat(scale));
+    const v128_t sc = redraw_opaque(wasm_f64x2_splat(scale));
     for (; j + 4 <= cols; j += 4) {
       v128_t x = wasm_v128_load(d + j), y = wasm_v128_load(s + j);
       v128_t a = wasm_f64x2_add(lo2(x), wasm_f64x2_mul(sc, lo2(y)));
@@ -87,7 +68,7 @@ static inline void block_row(f32* d, const f32* s, int cols, f64 scale, int add)
     }
     for (; j < cols; j++) d[j] = (f32)((f64)d[j] + scale * (f64)s[j]);
   } else {
-    const v128_t sc = opaque(wasm_f64x2_splat(scale));
+    const v128_t sc = redraw_opaque(wasm_f64x2_splat(scale));
     for (; j + 4 <= cols; j += 4) {
       v128_t y = wasm_v128_load(s + j);
       wasm_v128_store(d + j, join4(wasm_f64x2_mul(sc, lo2(y)), wasm_f64x2_mul(sc, hi2(y))));
@@ -183,41 +164,20 @@ EXPORT(redraw_sum_cols_rows)(const int* table, int nIn, int width, f32* out, int
 
 /* Constants of exp_f64x2 and log1p_f64x2, made once per kernel call. */
 typedef struct {
-  v128_t c[14], log2e, shift, ln2hi, ln2lo, bias, lim, one, half, zero, sqrt2, l[12];
+  redraw_exp2_k x;
+  v128_t one, half, zero, sqrt2, l[12];
 } Consts;
 
 static inline Consts consts(void) {
-  const f64 c[14] = { 1.0 / 6227020800.0, 1.0 / 479001600.0, 1.0 / 39916800.0, 1.0 / 3628800.0, 1.0 / 362880.0,
-                      1.0 / 40320.0, 1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0 };
   Consts e;
-  for (int i = 0; i < 14; i++) e.c[i] = opaque(wasm_f64x2_splat(c[i]));
+  e.x = redraw_exp2_consts();
   /* 2 atanh(s) / (2 s) = 1 + s^2/3 + s^4/5 + ... (Horner from s^22/23). */
-  for (int i = 0; i < 12; i++) e.l[i] = opaque(wasm_f64x2_splat(1.0 / (2 * (11 - i) + 1)));
-  e.log2e = opaque(wasm_f64x2_splat(1.44269504088896338700));
-  e.shift = opaque(wasm_f64x2_splat(6755399441055744.0)); /* 1.5 2^52 */
-  e.ln2hi = opaque(wasm_f64x2_splat(6.93147180369123816490e-01));
-  e.ln2lo = opaque(wasm_f64x2_splat(1.90821492927058770002e-10));
-  e.bias = opaque(wasm_i64x2_splat(1023));
-  e.lim = opaque(wasm_f64x2_splat(708.0));
-  e.one = opaque(wasm_f64x2_splat(1.0));
-  e.half = opaque(wasm_f64x2_splat(0.5));
-  e.zero = opaque(wasm_f64x2_splat(0.0));
-  e.sqrt2 = opaque(wasm_f64x2_splat(1.4142135623730951));
+  for (int i = 0; i < 12; i++) e.l[i] = redraw_opaque(wasm_f64x2_splat(1.0 / (2 * (11 - i) + 1)));
+  e.one = redraw_opaque(wasm_f64x2_splat(1.0));
+  e.half = redraw_opaque(wasm_f64x2_splat(0.5));
+  e.zero = redraw_opaque(wasm_f64x2_splat(0.0));
+  e.sqrt2 = redraw_opaque(wasm_f64x2_splat(1.4142135623730951));
   return e;
-}
-
-/* common.h's redraw_exp for 2 float64 lanes, bit for bit (as lstm.c's exp_f64x2); |x| > 708 goes scalar. */
-static inline v128_t exp_f64x2(v128_t x, const Consts* C) {
-  if (wasm_v128_any_true(wasm_f64x2_gt(wasm_f64x2_abs(x), C->lim))) {
-    return wasm_f64x2_make(redraw_exp(wasm_f64x2_extract_lane(x, 0)), redraw_exp(wasm_f64x2_extract_lane(x, 1)));
-  }
-  v128_t t = wasm_f64x2_add(wasm_f64x2_mul(x, C->log2e), C->shift);
-  v128_t k = wasm_f64x2_sub(t, C->shift);
-  v128_t r = wasm_f64x2_sub(wasm_f64x2_sub(x, wasm_f64x2_mul(k, C->ln2hi)), wasm_f64x2_mul(k, C->ln2lo));
-  v128_t p = C->c[0];
-  for (int i = 1; i < 14; i++) p = wasm_f64x2_add(wasm_f64x2_mul(p, r), C->c[i]);
-  v128_t s = wasm_i64x2_shl(wasm_i64x2_add(t, C->bias), 52);
-  return wasm_f64x2_mul(p, s);
 }
 
 /* log(1 + e) for e in [0, 1] (NaN stays NaN), ~1 ulp: u = 1 + e rounded, log u = k ln2 + 2 atanh(s) with
@@ -233,7 +193,7 @@ static inline v128_t log1p_f64x2(v128_t e, v128_t u, const Consts* C) {
   v128_t two_s = wasm_f64x2_add(s, s);
   v128_t corr = wasm_f64x2_div(wasm_f64x2_sub(e, wasm_f64x2_sub(u, C->one)), u);
   v128_t lm = wasm_f64x2_add(wasm_f64x2_mul(two_s, p), corr);
-  v128_t kl = wasm_v128_and(big, C->ln2lo), kh = wasm_v128_and(big, C->ln2hi);
+  v128_t kl = wasm_v128_and(big, C->x.ln2lo), kh = wasm_v128_and(big, C->x.ln2hi);
   return wasm_f64x2_add(kh, wasm_f64x2_add(lm, kl));
 }
 
@@ -241,7 +201,7 @@ static inline v128_t log1p_f64x2(v128_t e, v128_t u, const Consts* C) {
  * dc = ((c >= 0 ? 1 : e) / (1 + e) - x) g with e = exp(-|c|). */
 EXPORT(redraw_bernoulli)(const f32* x, const f32* c, f32* loss, f32* dc, int D, f64 g, int lo, int hi) {
   const Consts C = consts();
-  const v128_t gv = opaque(wasm_f64x2_splat(g));
+  const v128_t gv = redraw_opaque(wasm_f64x2_splat(g));
   for (int n = lo; n < hi; n++) {
     const f32* xr = x + (i64)n * D;
     const f32* cr = c + (i64)n * D;
@@ -251,7 +211,7 @@ EXPORT(redraw_bernoulli)(const f32* x, const f32* c, f32* loss, f32* dc, int D, 
     for (; p + 2 <= D; p += 2) {
       v128_t v = wasm_f64x2_promote_low_f32x4(wasm_v128_load64_zero(cr + p));
       v128_t xv = wasm_f64x2_promote_low_f32x4(wasm_v128_load64_zero(xr + p));
-      v128_t e = exp_f64x2(wasm_f64x2_neg(wasm_f64x2_abs(v)), &C);
+      v128_t e = redraw_exp_f64x2_k(wasm_f64x2_neg(wasm_f64x2_abs(v)), &C.x);
       v128_t u = wasm_f64x2_add(C.one, e);
       v128_t t = wasm_f64x2_add(wasm_f64x2_sub(wasm_f64x2_pmax(v, C.zero), wasm_f64x2_mul(xv, v)),
                                 log1p_f64x2(e, u, &C));
@@ -263,7 +223,7 @@ EXPORT(redraw_bernoulli)(const f32* x, const f32* c, f32* loss, f32* dc, int D, 
     }
     for (; p < D; p++) {
       v128_t v = wasm_f64x2_splat((f64)cr[p]), xv = wasm_f64x2_splat((f64)xr[p]);
-      v128_t e = exp_f64x2(wasm_f64x2_neg(wasm_f64x2_abs(v)), &C);
+      v128_t e = redraw_exp_f64x2_k(wasm_f64x2_neg(wasm_f64x2_abs(v)), &C.x);
       v128_t u = wasm_f64x2_add(C.one, e);
       v128_t t = wasm_f64x2_add(wasm_f64x2_sub(wasm_f64x2_pmax(v, C.zero), wasm_f64x2_mul(xv, v)),
                                 log1p_f64x2(e, u, &C));
