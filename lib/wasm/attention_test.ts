@@ -3,15 +3,9 @@ import { initBackend, stopWasmThreads } from "../backend.ts";
 import { compareKernel } from "./testing.ts";
 import { type Attrs, head, KERNEL_DEFS, readAuxLength, runKernel } from "../draw/kernel_math.ts";
 import { attentionScratchBytes } from "./attention.ts";
-import { rng } from "./test_values.ts";
+import { bell, type KernelCase, rng } from "./test_values.ts";
 
-export interface Case {
-  name: string;
-  label: string;
-  inputs: Array<Float32Array | null>;
-  inShapes: number[][];
-  attrs: Attrs;
-}
+export type Case = KernelCase;
 
 /** Runs a JS kernel on plain arrays (to make consistent aux rows for the backward cases). */
 function js(
@@ -33,8 +27,7 @@ function js(
  */
 export function attentionCases(seed = 1): Case[] {
   const r = rng(seed);
-  const normal = (n: number, s = 1) =>
-    Float32Array.from({ length: n }, () => (r() + r() + r() - 1.5) * 2 * s);
+  const normal = (n: number, s = 1) => bell(r, n, s);
   const sig = (n: number) => normal(n, 3).map((v) => 1 / (1 + Math.exp(-v)));
   const binary = (n: number) => Float32Array.from({ length: n }, () => (r() < 0.2 ? 1 : 0));
   const cases: Case[] = [];

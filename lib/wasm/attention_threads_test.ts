@@ -4,7 +4,7 @@ import { initBackend, setWasmThreads, stopWasmThreads } from "../backend.ts";
 import { head, KERNEL_DEFS, readAuxLength, runKernel } from "../draw/kernel_math.ts";
 import { registerFusedKernels } from "../draw/kernels.ts";
 import { engineThreads, ptr, wasmEngine } from "./engine.ts";
-import { rng } from "./test_values.ts";
+import { bell, type KernelCase, rng } from "./test_values.ts";
 
 setWasmThreads(2);
 await initBackend("wasm");
@@ -34,18 +34,12 @@ function args(name: string, ins: Array<tf.Tensor | null>, outs: tf.Tensor[], att
   }
 }
 
-interface Case {
-  name: string;
-  label: string;
-  inputs: Array<Float32Array | null>;
-  inShapes: number[][];
-  attrs: Record<string, number>;
-}
+type Case = KernelCase;
 
 /** Random inputs of the four kernels, batch 64 (the backward ones with aux rows from the JS forward). */
 function cases(A: number, B: number, rN: number, wN: number): Case[] {
   const r = rng(12345);
-  const normal = (n: number) => Float32Array.from({ length: n }, () => (r() + r() + r() - 1.5) * 2);
+  const normal = (n: number) => bell(r, n);
   const unit = (n: number) => Float32Array.from({ length: n }, r);
   const js = (name: string, inputs: Float32Array[], inShapes: number[][], attrs: Record<string, number>) => {
     const k = KERNEL_DEFS[name], a = { ...attrs, nIn: inputs.length };

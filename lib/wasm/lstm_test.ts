@@ -2,21 +2,14 @@ import { assert, assertEquals } from "@std/assert";
 import { initBackend, stopWasmThreads } from "../backend.ts";
 import { compareKernel } from "./testing.ts";
 import type { Attrs } from "../draw/kernel_math.ts";
-import { rng } from "./test_values.ts";
+import { bell, type KernelCase, rng } from "./test_values.ts";
 
-interface Case {
-  name: string;
-  label: string;
-  inputs: Array<Float32Array | null>;
-  inShapes: number[][];
-  attrs: Attrs;
-}
+type Case = KernelCase;
 
 /** Random inputs of the LSTM, posterior, no-attention and stacking kernels at realistic and odd sizes. */
 export function lstmCases(seed = 1): Case[] {
   const r = rng(seed);
-  const normal = (n: number, s = 1) =>
-    Float32Array.from({ length: n }, () => (r() + r() + r() - 1.5) * 2 * s);
+  const normal = (n: number, s = 1) => bell(r, n, s);
   const sig = (n: number) => normal(n, 3).map((v) => 1 / (1 + Math.exp(-v)));
   const cases: Case[] = [];
   const add = (name: string, label: string, ins: Array<[number[], Float32Array] | null>, attrs: Attrs = {}) =>

@@ -2,23 +2,14 @@ import { assert, assertEquals } from "@std/assert";
 import { initBackend, stopWasmThreads } from "../backend.ts";
 import { compareKernel } from "./testing.ts";
 import type { Attrs, BlockOp } from "../draw/kernel_math.ts";
-import { rng } from "./test_values.ts";
+import { bell, type KernelCase, rng } from "./test_values.ts";
 
-interface Case {
-  name: string;
-  label: string;
-  inputs: Array<Float32Array | null>;
-  inShapes: number[][];
-  attrs: Attrs;
-  /** The C result must have the JS's bits (NaN: any NaN). */
-  exact: boolean;
-}
+type Case = KernelCase;
 
 /** Random inputs of the block copy, sum, Bernoulli and sum of squares kernels at realistic and odd sizes. */
 export function miscCases(seed = 1): Case[] {
   const r = rng(seed);
-  const normal = (n: number, s = 1) =>
-    Float32Array.from({ length: n }, () => (r() + r() + r() - 1.5) * 2 * s);
+  const normal = (n: number, s = 1) => bell(r, n, s);
   const cases: Case[] = [];
   const add = (
     name: string,

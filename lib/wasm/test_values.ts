@@ -18,3 +18,20 @@ export function values(n: number, seed: number, lo = -1, hi = 1): Float32Array {
   const next = rng(seed);
   return Float32Array.from({ length: n }, () => lo + (hi - lo) * next());
 }
+
+/** `n` bell-shaped numbers (the sum of three uniforms, centred; standard deviation `s`), from a generator. */
+export function bell(next: () => number, n: number, s = 1): Float32Array {
+  return Float32Array.from({ length: n }, () => (next() + next() + next() - 1.5) * 2 * s);
+}
+
+/** One kernel call to compare: inputs (null when absent), shapes and attributes. */
+export interface KernelCase {
+  name: string;
+  label: string;
+  inputs: Array<Float32Array | null>;
+  inShapes: number[][];
+  // deno-lint-ignore no-explicit-any
+  attrs: Record<string, any>;
+  /** The C result must have the JS's bits (NaN: any NaN). */
+  exact?: boolean;
+}
