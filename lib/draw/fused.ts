@@ -41,6 +41,8 @@ import {
 } from "./kernels.ts";
 import { gemm, packB, type Packed, sigmoid as wasmSigmoid } from "../wasm/ops.ts";
 import { wasmEngine } from "../wasm/engine.ts";
+import { lstmForward as wasmLstmForward } from "../wasm/lstm.ts";
+import { implsDisabled } from "../wasm/registry.ts";
 
 export { fusedKernelsAvailable, registerFusedKernels };
 
@@ -256,6 +258,19 @@ function dense(x: tf.Tensor2D, W: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
   return tf.reshape(out, [m, n]);
 }
 
+/**
+ * The LSTM forward from the gate pre-activations: `[sg, c, sc, h]` (gate sigmoids, cell, sigmoid(c), hidden).
+ * On wasm one C kernel (the same bits as the four calls; not with REDRAW_WASM_KERNELS=js), elsewhere sigmoid,
+ * cell, sigmoid, hidden.
+ */
+function lstmForward(gates: tf.Tensor2D, cPrev: tf.Tensor2D | null): tf.Tensor2D[] {
+  if (wasmEngine() && !implsDisabled()) return wasmLstmForward(gates, cPrev);
+  const sg = sigmoid(gates);
+  const c = lstmCell(sg, cPrev);
+  const sc = sigmoid(c);
+  return [sg, c, sc, lstmHidden(sg, sc)];
+}
+
 /** One glimpse, eqs 3-8. `eps` is the whole `[T, batch, nZ]` tensor; step t's slice is read in place. */
 function glimpse(
   cfg: DrawConfig,
@@ -276,10 +291,8 @@ function glimpse(
     xenc = noAttentionInput(s, prev.hDec, prev.hEnc); //                eq 17 (x's share in XWb)
   }
   const gE = mul(xenc, w.E, w.bE, w.XWb); //                            eq 5               [batch, 4 He]
-  const sgE = sigmoid(gE); //                          gate sigmoids      [batch, 4 He]
-  const cE = lstmCell(sgE, prev.cE);
-  const scE = sigmoid(cE);
-  const hEnc = lstmHidden(sgE, scE); //                                  h^enc_t            [batch, He]
+  // gate sigmoids [batch, 4 He], c^enc_t, sigmoid(c^enc_t), h^enc_t [batch, He]
+  const [sgE, cE, scE, hEnc] = lstmForward(gE, prev.cE);
   const pp = mul(hEnc, w.P, p["post/b"] as tf.Tensor1D); //              eqs 1-2: [mu, log sigma]
   const [xdec, kl, logRatio] = posterior(
     pp,
@@ -289,10 +302,8 @@ function glimpse(
     logWeights,
     t * d.b * d.nZ,
   ) as tf.Tensor2D[]; // eq 6
-  const sgD = sigmoid(mul(xdec, w.Dc, p["dec/b"] as tf.Tensor1D)); // eq 7
-  const cD = lstmCell(sgD, prev.cD);
-  const scD = sigmoid(cD);
-  const hDec = lstmHidden(sgD, scD); //                                  h^dec_t            [batch, Hd]
+  const gD = mul(xdec, w.Dc, p["dec/b"] as tf.Tensor1D); //             eq 7               [batch, 4 Hd]
+  const [sgD, cD, scD, hDec] = lstmForward(gD, prev.cD); //             h^dec_t            [batch, Hd]
   let q: tf.Tensor2D | null = null, canvas: tf.Tensor2D, writeAux: tf.Tensor2D | undefined;
   if (cfg.attention) {
     q = mul(hDec, w.Q, w.bQ); //                                         eqs 28, 21 heads
