@@ -46,6 +46,64 @@ export function checkSeed(seed: unknown, where = "seed"): number {
 
 const TWO_POW_32 = 4294967296;
 
+/** The high word's half of draw `i`'s hash: the same for 2^32 draws in a row. */
+function hashHigh(seed: number, hi: number): number {
+  return hash32((hi + 0x9e3779b9) ^ Math.imul(seed, 0x85ebca6b));
+}
+
+/** Draw number `i` (an integer below 2^53) of the stream with this seed: an unsigned 32-bit integer. */
+export function drawUint32(seed: number, i: number): number {
+  const lo = i >>> 0;
+  const hi = Math.floor(i / TWO_POW_32) >>> 0;
+  return hash32(hash32(lo ^ seed) ^ hashHigh(seed, hi));
+}
+
+/** The 32-bit draws that {@linkcode RandomStream.normal} consumes for `n` values: two per pair, a lone last value too. */
+export function normalDraws(n: number): number {
+  return 2 * Math.ceil(n / 2);
+}
+
+/**
+ * Elements [from, to) of the `normal(n)` sequence that a stream with this seed starts at draw `counter`
+ * (to <= n), written to out[outOffset + k - from] for each k: the same bits as `normal(n)`, whichever chunks
+ * compute them. Elements 2m and 2m + 1 are one Box-Muller pair made from draws counter + 2m and
+ * counter + 2m + 1 (cosine, sine), so `from` must be even; an odd `to` keeps only the cosine of the last pair.
+ * Pure: chunks can run on any thread.
+ * @example
+ * ```ts
+ * const s = new RandomStream("epsilon", 1234);
+ * const out = new Float32Array(10);
+ * normalsInto(out, 0, s.seed, s.counter, 0, 4);
+ * normalsInto(out, 4, s.seed, s.counter, 4, 10); // out equals s.normal(10)
+ * ```
+ */
+export function normalsInto(
+  out: Float32Array,
+  outOffset: number,
+  seed: number,
+  counter: number,
+  from: number,
+  to: number,
+): void {
+  if (from % 2 !== 0) throw new RangeError(`normalsInto: from must be even, got ${from}`);
+  let hi = -1, high = 0;
+  for (let k = from; k < to; k += 2) {
+    const i = counter + k;
+    // Both draws' high words, hashed once per 2^32 draws (the same value as drawUint32 computes).
+    const hi1 = Math.floor(i / TWO_POW_32) >>> 0;
+    if (hi1 !== hi) high = hashHigh(seed, hi = hi1);
+    const u1 = (hash32(hash32((i >>> 0) ^ seed) ^ high) + 0.5) / TWO_POW_32;
+    const i2 = i + 1;
+    const hi2 = Math.floor(i2 / TWO_POW_32) >>> 0;
+    if (hi2 !== hi) high = hashHigh(seed, hi = hi2);
+    const u2 = (hash32(hash32((i2 >>> 0) ^ seed) ^ high) + 0.5) / TWO_POW_32;
+    const r = Math.sqrt(-2 * Math.log(u1));
+    const o = outOffset + k - from;
+    out[o] = r * Math.cos(2 * Math.PI * u2);
+    if (k + 1 < to) out[o + 1] = r * Math.sin(2 * Math.PI * u2);
+  }
+}
+
 /**
  * A counter-based random stream. Draw i is `hash(seed, i)`; `counter` counts 32-bit draws consumed.
  * @example
@@ -71,10 +129,7 @@ export class RandomStream {
 
   /** The next unsigned 32-bit integer. */
   nextUint32(): number {
-    const i = this.counter++;
-    const lo = i >>> 0;
-    const hi = Math.floor(i / TWO_POW_32) >>> 0;
-    return hash32(hash32(lo ^ this.seed) ^ hash32((hi + 0x9e3779b9) ^ Math.imul(this.seed, 0x85ebca6b)));
+    return drawUint32(this.seed, this.counter++);
   }
 
   /** The next uniform number in the open interval (0, 1). */
@@ -92,13 +147,8 @@ export class RandomStream {
   /** `n` standard normal numbers (Box-Muller, both outputs used). */
   normal(n: number): Float32Array {
     const out = new Float32Array(n);
-    for (let i = 0; i < n; i += 2) {
-      const u1 = this.nextUniform();
-      const u2 = this.nextUniform();
-      const r = Math.sqrt(-2 * Math.log(u1));
-      out[i] = r * Math.cos(2 * Math.PI * u2);
-      if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * u2);
-    }
+    normalsInto(out, 0, this.seed, this.counter, 0, n);
+    this.counter += normalDraws(n);
     return out;
   }
 

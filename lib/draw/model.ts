@@ -13,6 +13,7 @@ import { bernoulliNll, klPerStep } from "./loss.ts";
 import { type LstmState, lstmStep } from "./lstm.ts";
 import type { DrawParams } from "./params.ts";
 import type { RandomStream } from "../random.ts";
+import { normalsOnEngineThreads, normalTensor } from "../wasm/normal.ts";
 
 /** Per-example loss terms (eqs 9-12). */
 export interface DrawLoss {
@@ -153,9 +154,14 @@ export function drawLoss(
   };
 }
 
-/** Draws the `[T, batch, nZ]` epsilon tensor for one batch from a stream (fresh for every step t). */
+/**
+ * Draws the `[T, batch, nZ]` epsilon tensor for one batch from a stream (fresh for every step t). On a
+ * multithreaded wasm kernel engine all its threads compute the values (the same bits as `stream.normal`).
+ */
 export function drawEpsilon(cfg: DrawConfig, batch: number, stream: RandomStream): tf.Tensor3D {
-  return tf.tensor3d(stream.normal(cfg.T * batch * cfg.nZ), [cfg.T, batch, cfg.nZ]);
+  const shape: [number, number, number] = [cfg.T, batch, cfg.nZ];
+  if (normalsOnEngineThreads()) return normalTensor<tf.Rank.R3>(shape, stream);
+  return tf.tensor3d(stream.normal(cfg.T * batch * cfg.nZ), shape);
 }
 
 async function boxes(att: ReturnType<typeof attentionParams>, N: number): Promise<GlimpseBox[]> {

@@ -25,6 +25,9 @@ import {
   FINISHED,
   FN,
   ITEMS,
+  JOB_WASM,
+  jsJob,
+  KIND,
   NARGS,
   QUIT,
   SEQ,
@@ -183,6 +186,28 @@ export function runKernel(name: string, args: number[], items: number, minItems 
   if (!e) throw new Error(`The wasm kernel engine needs the wasm backend (active: ${tf.getBackend()})`);
   const fn = e.exports[name];
   if (!fn) throw new Error(`Unknown wasm kernel ${JSON.stringify(name)}`);
+  run(e, JOB_WASM, e.fnIndex.get(name)!, args, items, minItems, (lo, hi) => fn(...args, lo, hi));
+}
+
+/**
+ * Runs JS job `kind` (claim.ts's JOB_NORMAL, ...: `jsJob(kind, heap, args, lo, hi)`) over the work items
+ * [0, items) on all the engine's threads, in chunks of at least `minItems`, like {@linkcode runKernel}.
+ */
+export function runJob(kind: number, args: number[], items: number, minItems = 1): void {
+  const e = engine ?? wasmEngine();
+  if (!e) throw new Error(`The wasm kernel engine needs the wasm backend (active: ${tf.getBackend()})`);
+  run(e, kind, 0, args, items, minItems, (lo, hi) => jsJob(kind, e.memory.buffer, args, lo, hi));
+}
+
+function run(
+  e: Engine,
+  kind: number,
+  fnIndex: number,
+  args: number[],
+  items: number,
+  minItems: number,
+  main: (lo: number, hi: number) => void,
+): void {
   const chunk = Math.max(
     Math.ceil(items / (e.threads * CHUNKS_PER_THREAD)),
     Math.max(1, minItems),
@@ -190,12 +215,13 @@ export function runKernel(name: string, args: number[], items: number, minItems 
   );
   const chunks = Math.ceil(items / chunk);
   if (e.threads === 1 || chunks < 2) {
-    fn(...args, 0, items);
+    main(0, items);
     return;
   }
   const I = e.ctrlI32.buffer === e.memory.buffer ? e.ctrlI32 : refresh(e);
   const seq = ++e.seq;
-  I[FN] = e.fnIndex.get(name)!;
+  I[KIND] = kind;
+  I[FN] = fnIndex;
   I[NARGS] = args.length;
   I[ITEMS] = items;
   I[CHUNK] = chunk;
@@ -205,7 +231,7 @@ export function runKernel(name: string, args: number[], items: number, minItems 
   Atomics.store(I, SEQ, seq);
   Atomics.notify(I, SEQ);
   for (let c = claim(I, seq); c >= 0; c = claim(I, seq)) {
-    fn(...args, c * chunk, Math.min(items, (c + 1) * chunk));
+    main(c * chunk, Math.min(items, (c + 1) * chunk));
     Atomics.add(I, FINISHED, 1);
   }
   // Chunks claimed by a worker and not finished yet: wait for them (spin, then sleep until notified).

@@ -2,10 +2,24 @@
 /**
  * A helper thread of the wasm kernel engine (lib/wasm/engine.ts): instantiates the kernel module on the
  * shared tfjs-wasm memory, then, for each job posted in the control block, claims and runs chunks of its
- * work items until none is left; spins briefly between jobs before sleeping on the futex.
+ * work items until none is left; spins briefly between jobs before sleeping on the futex. Jobs are kernels of
+ * the module or JS functions over the shared heap (claim.ts's `jsJob`: this module imports no tfjs).
  * @module
  */
-import { ARGS_BYTE, CHUNK, claim, FINISHED, FN, ITEMS, NARGS, QUIT, SEQ } from "./claim.ts";
+import {
+  ARGS_BYTE,
+  CHUNK,
+  claim,
+  FINISHED,
+  FN,
+  ITEMS,
+  JOB_WASM,
+  jsJob,
+  KIND,
+  NARGS,
+  QUIT,
+  SEQ,
+} from "./claim.ts";
 
 interface Start {
   memory: WebAssembly.Memory;
@@ -34,18 +48,27 @@ self.onmessage = (e: MessageEvent<Start>) => {
     last = seq;
     if (Atomics.load(I, QUIT)) break;
     // The description may be torn if the main thread has moved on; claim() then refuses every chunk.
-    const items = I[ITEMS], chunk = I[CHUNK], fn = fns[I[FN]];
+    const items = I[ITEMS], chunk = I[CHUNK], kind = I[KIND], fn = fns[I[FN]];
     const args: number[] = [];
     for (let a = 0, n = I[NARGS]; a < n; a++) args.push(F[a]);
-    args.push(0, 0);
-    const lo = args.length - 2;
     let ran = false;
-    for (let c = claim(I, seq); c >= 0; c = claim(I, seq)) {
-      args[lo] = c * chunk;
-      args[lo + 1] = Math.min(items, (c + 1) * chunk);
-      fn(...args);
-      Atomics.add(I, FINISHED, 1);
-      ran = true;
+    if (kind === JOB_WASM) {
+      args.push(0, 0);
+      const lo = args.length - 2;
+      for (let c = claim(I, seq); c >= 0; c = claim(I, seq)) {
+        args[lo] = c * chunk;
+        args[lo + 1] = Math.min(items, (c + 1) * chunk);
+        fn(...args);
+        Atomics.add(I, FINISHED, 1);
+        ran = true;
+      }
+    } else {
+      // A torn description may name an unknown kind: claim first, so that only a current job runs.
+      for (let c = claim(I, seq); c >= 0; c = claim(I, seq)) {
+        jsJob(kind, memory.buffer, args, c * chunk, Math.min(items, (c + 1) * chunk));
+        Atomics.add(I, FINISHED, 1);
+        ran = true;
+      }
     }
     if (ran) Atomics.notify(I, FINISHED);
   }
