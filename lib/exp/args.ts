@@ -17,8 +17,8 @@ yet. Finished runs are skipped, interrupted ones resume from their checkpoint, f
 Options:
   --profile P        smoke | quick | paper (or another profile of the experiment); default quick
   --backend B        auto | tensorflow | webgpu | wasm | cpu; default wasm (bit-identical resume)
-  --threads N        tfjs-wasm threads (default 1; 2 is 1.4-1.8x faster on an idle 2-core machine and
-                     slower on a busy one; the numbers are the same)
+  --threads N        threads of redraw's wasm kernels (default 1; use the number of cores: 2 is ~1.6x
+                     faster on a 2-core machine; the numbers are bit-identical)
   --seeds 1,2,3      seeds to run, replacing the profile's
   --only KEY=VALUE   keep cells whose factor KEY has VALUE (repeatable; same key = or, different keys = and);
                      bundles match by label, e.g. --only grid=5x5
