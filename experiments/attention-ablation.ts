@@ -4,9 +4,9 @@
  *
  * Profiles:
  * - smoke: seconds (see SMOKE_PROFILE).
- * - quick: about 22 minutes on a 2-core CPU with tfjs-wasm (measured 22.5 min): 2 cells x 1 seed x a
- *   9-minute training budget (measured 2,725 steps of batch 64 with attention, 1,078 without), then the
- *   test bound on all 10,000 test images and IWAE with k=10 (1.5-3 min). Deviations from the paper:
+ * - quick: about 20 minutes on a 2-core CPU with tfjs-wasm and `--threads 2` (measured 19.5 min): 2 cells x
+ *   1 seed x a 9-minute training budget (measured 11,233 steps of batch 64 with attention, 5,529 without),
+ *   then the test bound on all 10,000 test images and IWAE with k=10 (0.5-1 min). Deviations from the paper:
  *   T=10 instead of 64 and n_z=10 instead of 100 (a step of T=64/n_z=100 takes 2-3 s here, so 9 minutes
  *   would be ~200 steps); LSTM 256, read 2x2 and write 5x5 as in Table 3; a wall-clock budget, so step
  *   counts depend on the machine's load. Expect bounds far above the paper's.
