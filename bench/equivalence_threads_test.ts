@@ -2,7 +2,8 @@ import { assertEquals, assertGreater } from "@std/assert";
 import { initBackend, setWasmThreads, stopWasmThreads } from "../lib/backend.ts";
 import { PAPER_MNIST, PAPER_MNIST_NO_ATTENTION } from "../lib/draw/config.ts";
 import { type EquivalenceCase, runCase } from "./equivalence_cases.ts";
-import { engineThreads, setEngineThreads, stopWasmEngine, wasmEngine } from "../lib/wasm/engine.ts";
+import { engineThreads } from "../lib/wasm/engine.ts";
+import { onEngineThreads } from "../lib/wasm/testing.ts";
 
 setWasmThreads(2);
 await initBackend("wasm");
@@ -22,14 +23,7 @@ const CASES: EquivalenceCase[] = [
 Deno.test("three Adam steps of paper-sized models give the same bits on 2 engine threads as on 1", () => {
   assertEquals(engineThreads(), 2);
   const two = CASES.map((c) => runCase(c, "fused"));
-  stopWasmEngine();
-  setEngineThreads(1);
-  wasmEngine();
-  assertEquals(engineThreads(), 1);
-  const one = CASES.map((c) => runCase(c, "fused"));
-  stopWasmEngine();
-  setEngineThreads(2);
-  wasmEngine();
+  const one = onEngineThreads(1, () => CASES.map((c) => runCase(c, "fused")));
   CASES.forEach((c, i) => {
     assertEquals(two[i], one[i], c.name);
     assertGreater(two[i][0].loss, two[i][2].loss, `${c.name}: the loss decreases`);

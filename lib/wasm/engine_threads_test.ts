@@ -1,9 +1,10 @@
 import { assertEquals } from "@std/assert";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, setWasmThreads, stopWasmThreads } from "../backend.ts";
-import { engineThreads, runKernel, setEngineThreads, stopWasmEngine, wasmEngine } from "./engine.ts";
+import { engineThreads, runKernel } from "./engine.ts";
 import { gemm, packB, sigmoid } from "./ops.ts";
 import { values as uniform } from "./test_values.ts";
+import { onEngineThreads } from "./testing.ts";
 
 setWasmThreads(2);
 const info = await initBackend("wasm");
@@ -33,14 +34,7 @@ Deno.test("the engine runs on 2 threads and says so in the device description", 
 
 Deno.test("products and sigmoids give the same bits on 2 threads as on 1", () => {
   const two = outputs();
-  stopWasmEngine();
-  setEngineThreads(1);
-  wasmEngine();
-  assertEquals(engineThreads(), 1);
-  const one = outputs();
-  stopWasmEngine();
-  setEngineThreads(2);
-  wasmEngine();
+  const one = onEngineThreads(1, () => outputs());
   two.forEach((o, k) => assertEquals(o.findIndex((x, j) => x !== one[k][j]), -1, `output ${k}`));
 });
 

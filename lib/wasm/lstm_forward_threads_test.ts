@@ -2,9 +2,10 @@ import { assertEquals } from "@std/assert";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, setWasmThreads, stopWasmThreads } from "../backend.ts";
 import { registerFusedKernels } from "../draw/kernels.ts";
-import { engineThreads, setEngineThreads, stopWasmEngine, wasmEngine } from "./engine.ts";
+import { engineThreads } from "./engine.ts";
 import { lstmForward } from "./lstm.ts";
-import { bell, rng } from "./test_values.ts";
+import { bell, firstBitDifference, rng } from "./test_values.ts";
+import { onEngineThreads } from "./testing.ts";
 
 setWasmThreads(2);
 await initBackend("wasm");
@@ -36,15 +37,10 @@ function runAll(): Float32Array[][] {
 Deno.test("The fused LSTM forward gives the same bits with 1 and 2 threads", () => {
   assertEquals(engineThreads(), 2);
   const two = runAll();
-  stopWasmEngine();
-  setEngineThreads(1);
-  wasmEngine();
-  assertEquals(engineThreads(), 1);
-  const one = runAll();
+  const one = onEngineThreads(1, () => runAll());
   SIZES.forEach((s, k) => {
     two[k].forEach((o, i) => {
-      const u = new Uint32Array(o.buffer), v = new Uint32Array(one[k][i].buffer);
-      const bad = u.findIndex((x, j) => x !== v[j]);
+      const bad = firstBitDifference(o, one[k][i]);
       assertEquals(bad, -1, `batch ${s[0]}, H ${s[1]}: output ${i} differs at ${bad}`);
     });
   });

@@ -2,8 +2,9 @@ import { assertEquals } from "@std/assert";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, setWasmThreads, stopWasmThreads } from "../backend.ts";
 import { registerFusedKernels } from "../draw/kernels.ts";
-import { engineThreads, setEngineThreads, stopWasmEngine, wasmEngine } from "./engine.ts";
-import { values as uniform } from "./test_values.ts";
+import { engineThreads } from "./engine.ts";
+import { firstBitDifference, values as uniform } from "./test_values.ts";
+import { onEngineThreads } from "./testing.ts";
 
 setWasmThreads(2);
 await initBackend("wasm");
@@ -61,15 +62,10 @@ function run([name, ins, attrs]: Spec): Float32Array[] {
 Deno.test("The C LSTM, posterior, no-attention and stack kernels give the same bits with 1 and 2 threads", () => {
   assertEquals(engineThreads(), 2);
   const two = SPECS.map(run);
-  stopWasmEngine();
-  setEngineThreads(1);
-  wasmEngine();
-  assertEquals(engineThreads(), 1);
-  const one = SPECS.map(run);
+  const one = onEngineThreads(1, () => SPECS.map(run));
   SPECS.forEach((s, k) => {
     two[k].forEach((o, i) => {
-      const u = new Uint32Array(o.buffer), v = new Uint32Array(one[k][i].buffer);
-      const bad = u.findIndex((x, j) => x !== v[j]);
+      const bad = firstBitDifference(o, one[k][i]);
       assertEquals(bad, -1, `${s[0]} output ${i} differs at ${bad}`);
     });
   });

@@ -2,7 +2,7 @@ import { assert, assertEquals } from "@std/assert";
 import { initBackend, stopWasmThreads } from "../backend.ts";
 import { compareKernel } from "./testing.ts";
 import type { Attrs, BlockOp } from "../draw/kernel_math.ts";
-import { bell, type KernelCase, rng } from "./test_values.ts";
+import { bell, firstBitDifference, type KernelCase, rng } from "./test_values.ts";
 
 type Case = KernelCase;
 
@@ -154,13 +154,6 @@ export function miscCases(seed = 1): Case[] {
   return cases;
 }
 
-/** Same bits (any NaN for NaN). */
-function firstBitDifference(a: Float32Array, b: Float32Array): number {
-  const u = new Uint32Array(a.buffer, a.byteOffset, a.length),
-    v = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  return u.findIndex((x, j) => x !== v[j] && !(Number.isNaN(a[j]) && Number.isNaN(b[j])));
-}
-
 // Imported by misc_threads_test.ts for the cases: the tests run only in this file's own test process.
 if (Deno.mainModule === import.meta.url) {
   await initBackend("wasm");
@@ -174,7 +167,9 @@ if (Deno.mainModule === import.meta.url) {
         o.forEach((v, j) =>
           assertEquals(Number.isNaN(v), Number.isNaN(js[i][j]), `NaN at output ${i}[${j}]`)
         );
-        if (c.exact) assertEquals(firstBitDifference(o, js[i]), -1, `output ${i} differs from the JS bits`);
+        if (c.exact) {
+          assertEquals(firstBitDifference(o, js[i], true), -1, `output ${i} differs from the JS bits`);
+        }
       });
     });
   }

@@ -2,8 +2,10 @@ import { assertEquals } from "@std/assert";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, setWasmThreads, stopWasmThreads } from "../backend.ts";
 import { registerFusedKernels } from "../draw/kernels.ts";
-import { engineThreads, setEngineThreads, stopWasmEngine, wasmEngine } from "./engine.ts";
+import { engineThreads } from "./engine.ts";
 import { miscCases } from "./misc_test.ts";
+import { onEngineThreads } from "./testing.ts";
+import { firstBitDifference } from "./test_values.ts";
 
 setWasmThreads(2);
 await initBackend("wasm");
@@ -27,15 +29,10 @@ function run(c: (typeof CASES)[number]): Float32Array[] {
 Deno.test("The C block copy, sum, Bernoulli and sum of squares kernels give the same bits with 1 and 2 threads", () => {
   assertEquals(engineThreads(), 2);
   const two = CASES.map(run);
-  stopWasmEngine();
-  setEngineThreads(1);
-  wasmEngine();
-  assertEquals(engineThreads(), 1);
-  const one = CASES.map(run);
+  const one = onEngineThreads(1, () => CASES.map(run));
   CASES.forEach((c, k) => {
     two[k].forEach((o, i) => {
-      const u = new Uint32Array(o.buffer), v = new Uint32Array(one[k][i].buffer);
-      const bad = u.findIndex((x, j) => x !== v[j]);
+      const bad = firstBitDifference(o, one[k][i]);
       assertEquals(bad, -1, `${c.name} (${c.label}) output ${i} differs at ${bad}`);
     });
   });

@@ -4,10 +4,11 @@ import { initBackend, setWasmThreads, stopWasmThreads } from "../backend.ts";
 import { PAPER_MNIST } from "../draw/config.ts";
 import { drawEpsilon } from "../draw/model.ts";
 import { RandomStream } from "../random.ts";
-import { engineThreads, setEngineThreads, stopWasmEngine, wasmEngine } from "./engine.ts";
+import { engineThreads } from "./engine.ts";
 import { normalsOnEngineThreads } from "./normal.ts";
 import { normalBits, referenceBits } from "./normal_test.ts";
 import { sigmoid } from "./ops.ts";
+import { onEngineThreads } from "./testing.ts";
 
 setWasmThreads(2);
 await initBackend("wasm");
@@ -21,14 +22,7 @@ Deno.test("RedrawNormal on 2 threads gives RandomStream.normal's bits, the same 
   assertEquals(engineThreads(), 2);
   const two = normalBits();
   assertEquals(firstDifference(two, referenceBits()), -1);
-  stopWasmEngine();
-  setEngineThreads(1);
-  wasmEngine();
-  assertEquals(engineThreads(), 1);
-  const one = normalBits();
-  stopWasmEngine();
-  setEngineThreads(2);
-  wasmEngine();
+  const one = onEngineThreads(1, () => normalBits());
   assertEquals(firstDifference(two, one), -1);
 });
 

@@ -35,3 +35,11 @@ export interface KernelCase {
   /** The C result must have the JS's bits (NaN: any NaN). */
   exact?: boolean;
 }
+
+/** Index of the first element whose float32 bits differ, or -1; with `anyNaN`, any NaN equals any NaN. */
+export function firstBitDifference(a: Float32Array, b: Float32Array, anyNaN = false): number {
+  if (a.length !== b.length) return Math.min(a.length, b.length);
+  const u = new Uint32Array(a.buffer, a.byteOffset, a.length),
+    v = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  return u.findIndex((x, j) => x !== v[j] && !(anyNaN && Number.isNaN(a[j]) && Number.isNaN(b[j])));
+}

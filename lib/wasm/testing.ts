@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { type Attrs, KERNEL_DEFS, runKernel } from "../draw/kernel_math.ts";
 import { registerFusedKernels } from "../draw/kernels.ts";
 import { WASM_IMPLS } from "./registry.ts";
+import { engineThreads, setEngineThreads, stopWasmEngine, wasmEngine } from "./engine.ts";
 
 /** Outputs of both versions, and the largest difference relative to max(1, |reference|). */
 export interface KernelComparison {
@@ -48,4 +49,24 @@ export function compareKernel(
     }
   });
   return { c, js, maxError };
+}
+
+/**
+ * Runs `fn` with the kernel engine restarted on `n` threads (1 or the threaded build's count), then restarts it
+ * with the threads it had: the thread-count tests compare outputs of both in one process.
+ */
+export function onEngineThreads<T>(n: number, fn: () => T): T {
+  const before = engineThreads();
+  const restart = (k: number) => {
+    stopWasmEngine();
+    setEngineThreads(k);
+    wasmEngine();
+    if (engineThreads() !== k) throw new Error(`The engine runs ${engineThreads()} threads, not ${k}`);
+  };
+  restart(n);
+  try {
+    return fn();
+  } finally {
+    restart(before);
+  }
 }
