@@ -1,9 +1,9 @@
 import { assertEquals, assertGreater } from "@std/assert";
-import { initBackend, setWasmThreads, stopWasmThreads } from "../lib/backend.ts";
+import { initBackend, setWasmThreads } from "../lib/backend.ts";
 import { PAPER_MNIST, PAPER_MNIST_NO_ATTENTION } from "../lib/draw/config.ts";
 import { type EquivalenceCase, runCase } from "./equivalence_cases.ts";
 import { engineThreads } from "../lib/wasm/engine.ts";
-import { onEngineThreads } from "../lib/wasm/testing.ts";
+import { onEngineThreads, stopThreadsAfterTests } from "../lib/wasm/testing.ts";
 
 setWasmThreads(2);
 await initBackend("wasm");
@@ -30,9 +30,4 @@ Deno.test("three Adam steps of paper-sized models give the same bits on 2 engine
   });
 });
 
-Deno.test({
-  name: "the wasm threads are stopped",
-  fn: () => stopWasmThreads(),
-  sanitizeOps: false,
-  sanitizeResources: false,
-});
+stopThreadsAfterTests();

@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "@std/assert";
-import { initBackend, stopWasmThreads } from "../backend.ts";
-import { compareKernel } from "./testing.ts";
+import { initBackend } from "../backend.ts";
+import { compareKernel, stopThreadsAfterTests } from "./testing.ts";
 import { type Attrs, head, KERNEL_DEFS, readAuxLength, runKernel } from "../draw/kernel_math.ts";
 import { attentionScratchBytes } from "./attention.ts";
 import { bell, type KernelCase, rng } from "./test_values.ts";
@@ -130,9 +130,4 @@ Deno.test("Heads too large for the C kernels' stack scratch run the JS kernels",
   assertEquals(maxError, 0);
 });
 
-Deno.test({
-  name: "The wasm threads are stopped",
-  fn: () => stopWasmThreads(),
-  sanitizeOps: false,
-  sanitizeResources: false,
-});
+stopThreadsAfterTests();

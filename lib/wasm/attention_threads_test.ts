@@ -1,10 +1,11 @@
 import { assert, assertEquals } from "@std/assert";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend, setWasmThreads, stopWasmThreads } from "../backend.ts";
+import { initBackend, setWasmThreads } from "../backend.ts";
 import { head, KERNEL_DEFS, readAuxLength, runKernel } from "../draw/kernel_math.ts";
 import { registerFusedKernels } from "../draw/kernels.ts";
 import { engineThreads, ptr, wasmEngine } from "./engine.ts";
 import { bell, type KernelCase, rng } from "./test_values.ts";
+import { stopThreadsAfterTests } from "./testing.ts";
 
 setWasmThreads(2);
 await initBackend("wasm");
@@ -106,9 +107,4 @@ for (const k of CASES) {
   });
 }
 
-Deno.test({
-  name: "The wasm threads are stopped",
-  fn: () => stopWasmThreads(),
-  sanitizeOps: false,
-  sanitizeResources: false,
-});
+stopThreadsAfterTests();

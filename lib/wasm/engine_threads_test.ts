@@ -1,10 +1,10 @@
 import { assertEquals } from "@std/assert";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend, setWasmThreads, stopWasmThreads } from "../backend.ts";
+import { initBackend, setWasmThreads } from "../backend.ts";
 import { engineThreads, runKernel } from "./engine.ts";
 import { gemm, packB, sigmoid } from "./ops.ts";
 import { values as uniform } from "./test_values.ts";
-import { onEngineThreads } from "./testing.ts";
+import { onEngineThreads, stopThreadsAfterTests } from "./testing.ts";
 
 setWasmThreads(2);
 const info = await initBackend("wasm");
@@ -65,9 +65,4 @@ Deno.test("a thousand small jobs in a row complete with no tensor left behind", 
   assertEquals(tf.memory().numTensors, before);
 });
 
-Deno.test({
-  name: "the wasm threads are stopped",
-  fn: () => stopWasmThreads(),
-  sanitizeOps: false,
-  sanitizeResources: false,
-});
+stopThreadsAfterTests();

@@ -1,10 +1,11 @@
 import { assert, assertEquals } from "@std/assert";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend, stopWasmThreads } from "../backend.ts";
+import { initBackend } from "../backend.ts";
 import { lstmCell, lstmHidden, registerFusedKernels } from "../draw/kernels.ts";
 import { lstmForward } from "./lstm.ts";
 import { sigmoid } from "./ops.ts";
 import { bell, rng } from "./test_values.ts";
+import { stopThreadsAfterTests } from "./testing.ts";
 
 await initBackend("wasm");
 registerFusedKernels();
@@ -92,9 +93,4 @@ Deno.test("The fused LSTM forward propagates NaN and infinities as the four kern
   }
 });
 
-Deno.test({
-  name: "The wasm threads are stopped",
-  fn: () => stopWasmThreads(),
-  sanitizeOps: false,
-  sanitizeResources: false,
-});
+stopThreadsAfterTests();

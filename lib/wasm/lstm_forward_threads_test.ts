@@ -1,11 +1,11 @@
 import { assertEquals } from "@std/assert";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend, setWasmThreads, stopWasmThreads } from "../backend.ts";
+import { initBackend, setWasmThreads } from "../backend.ts";
 import { registerFusedKernels } from "../draw/kernels.ts";
 import { engineThreads } from "./engine.ts";
 import { lstmForward } from "./lstm.ts";
 import { bell, firstBitDifference, rng } from "./test_values.ts";
-import { onEngineThreads } from "./testing.ts";
+import { onEngineThreads, stopThreadsAfterTests } from "./testing.ts";
 
 setWasmThreads(2);
 await initBackend("wasm");
@@ -46,9 +46,4 @@ Deno.test("The fused LSTM forward gives the same bits with 1 and 2 threads", () 
   });
 });
 
-Deno.test({
-  name: "The wasm threads are stopped",
-  fn: () => stopWasmThreads(),
-  sanitizeOps: false,
-  sanitizeResources: false,
-});
+stopThreadsAfterTests();

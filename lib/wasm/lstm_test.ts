@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "@std/assert";
-import { initBackend, stopWasmThreads } from "../backend.ts";
-import { compareKernel } from "./testing.ts";
+import { initBackend } from "../backend.ts";
+import { compareKernel, stopThreadsAfterTests } from "./testing.ts";
 import type { Attrs } from "../draw/kernel_math.ts";
 import { bell, type KernelCase, rng } from "./test_values.ts";
 
@@ -98,9 +98,4 @@ Deno.test("The C LSTM kernels keep NaN where the JS kernels give NaN", () => {
   assert(Number.isNaN(js[0][5]) && Number.isNaN(c[0][5]) && Number.isNaN(c[2][5]));
 });
 
-Deno.test({
-  name: "The wasm threads are stopped",
-  fn: () => stopWasmThreads(),
-  sanitizeOps: false,
-  sanitizeResources: false,
-});
+stopThreadsAfterTests();

@@ -1,10 +1,10 @@
 import { assertEquals } from "@std/assert";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend, setWasmThreads, stopWasmThreads } from "../backend.ts";
+import { initBackend, setWasmThreads } from "../backend.ts";
 import { registerFusedKernels } from "../draw/kernels.ts";
 import { engineThreads } from "./engine.ts";
 import { firstBitDifference, values as uniform } from "./test_values.ts";
-import { onEngineThreads } from "./testing.ts";
+import { onEngineThreads, stopThreadsAfterTests } from "./testing.ts";
 
 setWasmThreads(2);
 await initBackend("wasm");
@@ -71,9 +71,4 @@ Deno.test("The C LSTM, posterior, no-attention and stack kernels give the same b
   });
 });
 
-Deno.test({
-  name: "The wasm threads are stopped",
-  fn: () => stopWasmThreads(),
-  sanitizeOps: false,
-  sanitizeResources: false,
-});
+stopThreadsAfterTests();

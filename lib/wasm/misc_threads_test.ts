@@ -1,10 +1,10 @@
 import { assertEquals } from "@std/assert";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend, setWasmThreads, stopWasmThreads } from "../backend.ts";
+import { initBackend, setWasmThreads } from "../backend.ts";
 import { registerFusedKernels } from "../draw/kernels.ts";
 import { engineThreads } from "./engine.ts";
 import { miscCases } from "./misc_test.ts";
-import { onEngineThreads } from "./testing.ts";
+import { onEngineThreads, stopThreadsAfterTests } from "./testing.ts";
 import { firstBitDifference } from "./test_values.ts";
 
 setWasmThreads(2);
@@ -38,9 +38,4 @@ Deno.test("The C block copy, sum, Bernoulli and sum of squares kernels give the 
   });
 });
 
-Deno.test({
-  name: "The wasm threads are stopped",
-  fn: () => stopWasmThreads(),
-  sanitizeOps: false,
-  sanitizeResources: false,
-});
+stopThreadsAfterTests();

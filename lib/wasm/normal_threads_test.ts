@@ -1,6 +1,6 @@
 import { assertEquals } from "@std/assert";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend, setWasmThreads, stopWasmThreads } from "../backend.ts";
+import { initBackend, setWasmThreads } from "../backend.ts";
 import { PAPER_MNIST } from "../draw/config.ts";
 import { drawEpsilon } from "../draw/model.ts";
 import { RandomStream } from "../random.ts";
@@ -8,7 +8,7 @@ import { engineThreads } from "./engine.ts";
 import { normalsOnEngineThreads } from "./normal.ts";
 import { normalBits, referenceBits } from "./normal_test.ts";
 import { sigmoid } from "./ops.ts";
-import { onEngineThreads } from "./testing.ts";
+import { onEngineThreads, stopThreadsAfterTests } from "./testing.ts";
 
 setWasmThreads(2);
 await initBackend("wasm");
@@ -61,9 +61,4 @@ Deno.test("normals and wasm kernels alternate on the engine's threads without mi
   assertEquals(tf.memory().numTensors, before);
 });
 
-Deno.test({
-  name: "the wasm threads are stopped",
-  fn: () => stopWasmThreads(),
-  sanitizeOps: false,
-  sanitizeResources: false,
-});
+stopThreadsAfterTests();

@@ -6,6 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { type Attrs, KERNEL_DEFS, runKernel } from "../draw/kernel_math.ts";
 import { registerFusedKernels } from "../draw/kernels.ts";
+import { stopWasmThreads } from "../backend.ts";
 import { WASM_IMPLS } from "./registry.ts";
 import { engineThreads, setEngineThreads, stopWasmEngine, wasmEngine } from "./engine.ts";
 
@@ -69,4 +70,17 @@ export function onEngineThreads<T>(n: number, fn: () => T): T {
   } finally {
     restart(before);
   }
+}
+
+/**
+ * Registers a last test that stops the wasm threads (engine workers and tfjs's pthreads keep a test process
+ * alive), for test files that start the threaded build with `setWasmThreads`.
+ */
+export function stopThreadsAfterTests(): void {
+  Deno.test({
+    name: "the wasm threads are stopped",
+    fn: () => stopWasmThreads(),
+    sanitizeOps: false,
+    sanitizeResources: false,
+  });
 }

@@ -48,6 +48,32 @@ static inline void store_part(f32* p, v128_t v, int n) {
 
 /* ---- LSTM ----------------------------------------------------------------------------------------------- */
 
+/* One row of c = f c_prev + i tanh(g) from the gate sigmoids g (order i, f, o, g); with p = 0 (no c_prev)
+ * f 0 + i tanh(g) with the zero vector zb, as the reference computes it with a zero row (keeps -0 and NaN). */
+static inline void cell_row(const f32* g, const f32* p, const f32* zb, f32* o, int H, v128_t one) {
+  int j = 0;
+  if (p) {
+    for (; j + 4 <= H; j += 4) {
+      v128_t fc = wasm_f32x4_mul(wasm_v128_load(g + H + j), wasm_v128_load(p + j));
+      v128_t it = wasm_f32x4_mul(wasm_v128_load(g + j), tanh_s4(wasm_v128_load(g + 3 * H + j), one));
+      wasm_v128_store(o + j, wasm_f32x4_add(fc, it));
+    }
+  } else {
+    v128_t z = wasm_v128_load(zb);
+    for (; j + 4 <= H; j += 4) {
+      v128_t fc = wasm_f32x4_mul(wasm_v128_load(g + H + j), z);
+      v128_t it = wasm_f32x4_mul(wasm_v128_load(g + j), tanh_s4(wasm_v128_load(g + 3 * H + j), one));
+      wasm_v128_store(o + j, wasm_f32x4_add(fc, it));
+    }
+  }
+  if (j < H) {
+    int m = H - j;
+    v128_t fc = wasm_f32x4_mul(load_part(g + H + j, m), p ? load_part(p + j, m) : wasm_v128_load(zb));
+    v128_t it = wasm_f32x4_mul(load_part(g + j, m), tanh_s4(load_part(g + 3 * H + j, m), one));
+    store_part(o + j, wasm_f32x4_add(fc, it), m);
+  }
+}
+
 /* c = f c_prev + i tanh(g) from the gate sigmoids sg [rows, 4H] (i, f, o, g) and c_prev (0: absent). */
 EXPORT(redraw_lstm_cell)(const f32* sg, const f32* cp, f32* c, int H, int lo, int hi) {
   const v128_t one = redraw_opaque(splat(1.0f));
@@ -56,28 +82,7 @@ EXPORT(redraw_lstm_cell)(const f32* sg, const f32* cp, f32* c, int H, int lo, in
     const f32* g = sg + (i64)n * 4 * H;
     f32* o = c + (i64)n * H;
     const f32* p = cp ? cp + (i64)n * H : 0;
-    int j = 0;
-    if (p) {
-      for (; j + 4 <= H; j += 4) {
-        v128_t fc = wasm_f32x4_mul(wasm_v128_load(g + H + j), wasm_v128_load(p + j));
-        v128_t it = wasm_f32x4_mul(wasm_v128_load(g + j), tanh_s4(wasm_v128_load(g + 3 * H + j), one));
-        wasm_v128_store(o + j, wasm_f32x4_add(fc, it));
-      }
-    } else {
-      /* f 0 + i tanh(g), as the reference computes it with a zero row (keeps -0 and NaN behaviour). */
-      v128_t z = wasm_v128_load(zb);
-      for (; j + 4 <= H; j += 4) {
-        v128_t fc = wasm_f32x4_mul(wasm_v128_load(g + H + j), z);
-        v128_t it = wasm_f32x4_mul(wasm_v128_load(g + j), tanh_s4(wasm_v128_load(g + 3 * H + j), one));
-        wasm_v128_store(o + j, wasm_f32x4_add(fc, it));
-      }
-    }
-    if (j < H) {
-      int m = H - j;
-      v128_t fc = wasm_f32x4_mul(load_part(g + H + j, m), p ? load_part(p + j, m) : wasm_v128_load(zb));
-      v128_t it = wasm_f32x4_mul(load_part(g + j, m), tanh_s4(load_part(g + 3 * H + j, m), one));
-      store_part(o + j, wasm_f32x4_add(fc, it), m);
-    }
+    cell_row(g, p, zb, o, H, one);
   }
 }
 
@@ -120,28 +125,9 @@ EXPORT(redraw_lstm_forward)(const f32* gates, const f32* cp, f32* sg, f32* c, f3
     f32* ho = h + (i64)n * H;
     /* 4H values: no partial vector. */
     for (int j = 0; j < 4 * H; j += 4) wasm_v128_store(g + j, redraw_sigmoid_f32x4_k(wasm_v128_load(x + j), &k));
+    cell_row(g, p, zb, co, H, one);
     int j = 0;
-    if (p) {
-      for (; j + 4 <= H; j += 4) {
-        v128_t fc = wasm_f32x4_mul(wasm_v128_load(g + H + j), wasm_v128_load(p + j));
-        v128_t it = wasm_f32x4_mul(wasm_v128_load(g + j), tanh_s4(wasm_v128_load(g + 3 * H + j), one));
-        wasm_v128_store(co + j, wasm_f32x4_add(fc, it));
-      }
-    } else {
-      v128_t z = wasm_v128_load(zb);
-      for (; j + 4 <= H; j += 4) {
-        v128_t fc = wasm_f32x4_mul(wasm_v128_load(g + H + j), z);
-        v128_t it = wasm_f32x4_mul(wasm_v128_load(g + j), tanh_s4(wasm_v128_load(g + 3 * H + j), one));
-        wasm_v128_store(co + j, wasm_f32x4_add(fc, it));
-      }
-    }
-    if (j < H) {
-      int m = H - j;
-      v128_t fc = wasm_f32x4_mul(load_part(g + H + j, m), p ? load_part(p + j, m) : wasm_v128_load(zb));
-      v128_t it = wasm_f32x4_mul(load_part(g + j, m), tanh_s4(load_part(g + 3 * H + j, m), one));
-      store_part(co + j, wasm_f32x4_add(fc, it), m);
-    }
-    for (j = 0; j + 4 <= H; j += 4) {
+    for (; j + 4 <= H; j += 4) {
       v128_t sv = redraw_sigmoid_f32x4_k(wasm_v128_load(co + j), &k);
       wasm_v128_store(so + j, sv);
       wasm_v128_store(ho + j, wasm_f32x4_mul(wasm_v128_load(g + 2 * H + j), tanh_s4(sv, one)));
