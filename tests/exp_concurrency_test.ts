@@ -5,27 +5,31 @@ import { PROJECT_ROOT } from "../lib/exp/validate.ts";
 
 const SIX = "tests/fixtures/experiments/six-cells.ts";
 
+/**
+ * The fake exp CLI on the six-cell experiment with least privilege: it may write only in `allowed`, while its
+ * runs and reports folders are `runsDir` and `reportsDir`.
+ */
+function fakeExpArgs(allowed: string, runsDir: string, reportsDir: string): string[] {
+  return [
+    "run",
+    "--allow-read",
+    `--allow-write=${allowed}`,
+    "--allow-env",
+    "--allow-sys=hostname",
+    "lib/exp/testing/fake_cli.ts",
+    SIX,
+    "--profile",
+    "smoke",
+    "--runs-dir",
+    runsDir,
+    "--reports-dir",
+    reportsDir,
+  ];
+}
+
 function spawn(tmp: string, args: string[], env: Record<string, string> = {}): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    // Least privilege: the runner may write only in the temporary runs and reports folders.
-    args: [
-      "run",
-      "--allow-read",
-      `--allow-write=${tmp}`,
-      "--allow-env",
-      "--allow-sys=hostname",
-      "lib/exp/testing/fake_cli.ts",
-      SIX,
-      "--profile",
-      "smoke",
-      "--runs-dir",
-      `${tmp}/runs`,
-      "--reports-dir",
-      `${tmp}/reports`,
-      "--poll",
-      "0.1",
-      ...args,
-    ],
+    args: [...fakeExpArgs(tmp, `${tmp}/runs`, `${tmp}/reports`), "--poll", "0.1", ...args],
     cwd: PROJECT_ROOT,
     env: { FAKE_STEPS: "5", FAKE_STEP_MS: "40", FAKE_NO_REPORT: "1", NO_COLOR: "1", ...env },
     stdout: "piped",
@@ -174,21 +178,11 @@ Deno.test("exp refuses runs or reports folders it may not write to, and writes n
     const allowed = `${tmp}/allowed`;
     for (const [flag, dir] of [["--runs-dir", `${tmp}/elsewhere`], ["--reports-dir", "/etc"]]) {
       const p = new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--allow-read",
-          `--allow-write=${allowed}`,
-          "--allow-env",
-          "--allow-sys=hostname",
-          "lib/exp/testing/fake_cli.ts",
-          SIX,
-          "--profile",
-          "smoke",
-          "--runs-dir",
+        args: fakeExpArgs(
+          allowed,
           flag === "--runs-dir" ? dir : `${allowed}/runs`,
-          "--reports-dir",
           flag === "--reports-dir" ? dir : `${allowed}/reports`,
-        ],
+        ),
         cwd: PROJECT_ROOT,
         env: { NO_COLOR: "1" },
         stdout: "piped",
