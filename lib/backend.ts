@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BackendRequest } from "./train/api.ts";
 import { engineThreads, setEngineThreads, stopWasmEngine, wasmEngine } from "./wasm/engine.ts";
+import { installWebgpuGuards } from "./webgpu.ts";
 
 export type { BackendRequest };
 
@@ -245,6 +246,7 @@ async function tryWebgpu(allowSoftware: boolean): Promise<string | null> {
   await import("@tensorflow/tfjs-backend-webgpu");
   if (!(await tf.setBackend("webgpu"))) return null;
   await tf.ready();
+  installWebgpuGuards(); // surfaces WebGPU validation errors and splits large AddNs (lib/webgpu.ts)
   return `WebGPU: ${adapter.description}${adapter.software ? " (software)" : ""}`;
 }
 

@@ -10,6 +10,7 @@ import { drawEpsilon, drawLoss } from "../draw/model.ts";
 import type { DrawParams } from "../draw/params.ts";
 import type { Estimate } from "../record/types.ts";
 import type { RandomStream } from "../random.ts";
+import { throwOnWebgpuError } from "../webgpu.ts";
 
 /** Evaluation settings. */
 export interface EvalOptions {
@@ -127,6 +128,7 @@ export async function evaluate(
       }
     }
     x.dispose();
+    throwOnWebgpuError(); // a failed WebGPU kernel leaves wrong numbers: never report them
     opts.onProgress?.(start + b);
   }
   const result: EvalResult = {

@@ -38,7 +38,7 @@ import type { TrainRunner, TrainRunOptions } from "./api.ts";
 import type { RunConfig } from "./config.ts";
 import { HIST_EDGES } from "./gradstats.ts";
 import { makeSamples } from "./samples.ts";
-import { type StepResult, trainStep } from "./step.ts";
+import { type StepResult, trainStepAsync } from "./step.ts";
 
 const REPO_ROOT = new URL("../../", import.meta.url).pathname;
 const FILES = { metrics: "metrics.jsonl", gradients: "gradients.jsonl", eval: "eval.jsonl" } as const;
@@ -60,13 +60,15 @@ export function learningRateAt(cfg: RunConfig["train"], step: number): number {
   return cfg.learningRate * Math.pow(cfg.lrDecayRate, Math.floor(step / cfg.lrDecaySteps));
 }
 
-function tensorsOf(params: DrawParams, adam: Adam | null): CheckpointTensor[] {
+/** Parameters (and Adam's moments) read back asynchronously: the one read that works on every backend. */
+async function tensorsOf(params: DrawParams, adam: Adam | null): Promise<CheckpointTensor[]> {
   const out: CheckpointTensor[] = [];
+  const read = async (t: tf.Tensor) => (await t.data()) as Float32Array;
   for (const [name, v] of Object.entries(params)) {
-    out.push({ name: `param/${name}`, shape: v.shape, data: v.dataSync() as Float32Array });
+    out.push({ name: `param/${name}`, shape: v.shape, data: await read(v) });
     if (!adam) continue;
-    out.push({ name: `adam.m/${name}`, shape: v.shape, data: adam.m[name].dataSync() as Float32Array });
-    out.push({ name: `adam.v/${name}`, shape: v.shape, data: adam.v[name].dataSync() as Float32Array });
+    out.push({ name: `adam.m/${name}`, shape: v.shape, data: await read(adam.m[name]) });
+    out.push({ name: `adam.v/${name}`, shape: v.shape, data: await read(adam.v[name]) });
   }
   return out;
 }
@@ -276,7 +278,7 @@ export const trainRun: TrainRunner = async (opts) => {
     await saveCheckpoint(runDir, {
       step,
       state: s as unknown as Record<string, unknown>,
-      tensors: tensorsOf(params, adam),
+      tensors: await tensorsOf(params, adam),
     });
   };
   const validate = async () => {
@@ -293,7 +295,7 @@ export const trainRun: TrainRunner = async (opts) => {
       best = line;
       await saveCheckpoint(
         runDir,
-        { step, state: { bound: r.bound.mean }, tensors: tensorsOf(params, null) },
+        { step, state: { bound: r.bound.mean }, tensors: await tensorsOf(params, null) },
         1,
         {
           folder: "checkpoints/best",
@@ -328,7 +330,8 @@ export const trainRun: TrainRunner = async (opts) => {
       const eps = drawEpsilon(model, batch.n, streams.epsilon);
       let r: StepResult;
       try {
-        r = trainStep(model, params, adam, x, eps, {
+        // Asynchronous read-back: the same bits as trainStep() (tested), and it works on webgpu too.
+        r = await trainStepAsync(model, params, adam, x, eps, {
           learningRate: learningRateAt(tc, step),
           clipNorm: tc.clipNorm,
           stats: logNow,

@@ -12,6 +12,7 @@ import type { DrawParams } from "../draw/params.ts";
 import type { GradStat } from "../record/types.ts";
 import { type Adam, clipByGlobalNorm, globalNorm } from "./adam.ts";
 import { gradStat, log10Histogram } from "./gradstats.ts";
+import { throwOnWebgpuError } from "../webgpu.ts";
 
 /** What one step reports. Loss terms are batch means in nats per image. */
 export interface StepResult {
@@ -97,8 +98,95 @@ function lossAndGrads(
   return { value, ...aux!, named, fused: false };
 }
 
+type Values = Float32Array | Int32Array | Uint8Array;
+/** The step core: it yields the tensor whose values it needs next and is resumed with them. */
+type Readback = Generator<tf.Tensor, StepResult, Values>;
+
+/** Ends the core after a failed read, so that its `finally` blocks dispose every tensor, and rethrows. */
+function abort(core: Readback, e: unknown): never {
+  core.throw(e); // runs the core's finally blocks, then throws e again
+  throw e;
+}
+
 /**
- * Runs one Adam step on a batch.
+ * The step, written once for both read-back styles: it yields each tensor whose values it needs and is
+ * resumed with them. {@linkcode trainStep} answers with `dataSync()`, {@linkcode trainStepAsync} with
+ * `await data()` (the only read that tfjs-webgpu supports in Deno, which has no canvas).
+ */
+function* stepCore(
+  cfg: DrawConfig,
+  params: DrawParams,
+  adam: Adam,
+  x: tf.Tensor2D,
+  eps: tf.Tensor3D,
+  opts: StepOptions,
+): Readback {
+  const { value, lossX: lx, lossZ: lz, kl, named, fused } = lossAndGrads(cfg, params, x, eps, opts);
+  try {
+    // Fused path: the squared norm in one float64-accumulated kernel, clipping folded into Adam's kernel.
+    const norm = fused ? sumSquares(Object.values(named)) : globalNorm(named);
+    try {
+      const head = tf.tidy(() => tf.concat([tf.stack([value, lx, lz]), tf.reshape(norm, [1])]));
+      let headValues: Values;
+      try {
+        headValues = yield head;
+      } finally {
+        head.dispose();
+      }
+      // On webgpu, a kernel that failed validation has left wrong values: stop before Adam changes anything.
+      throwOnWebgpuError();
+      const [loss, lossX, lossZ, normOut] = headValues;
+      const normBefore = fused ? Math.sqrt(normOut) : normOut;
+      const result: StepResult = {
+        finite: Number.isFinite(loss) && Number.isFinite(normBefore),
+        loss,
+        lossX,
+        lossZ,
+        globalNormBefore: normBefore,
+        globalNormAfter: Math.min(normBefore, opts.clipNorm),
+        clipped: normBefore > opts.clipNorm,
+      };
+      if (opts.stats || !result.finite) result.klPerStep = Array.from(yield kl);
+      if (!result.finite) {
+        result.nonFinite = [];
+        for (const [k, g] of Object.entries(named)) {
+          const bad = tf.tidy(() => tf.any(tf.logicalNot(tf.isFinite(g))));
+          try {
+            if ((yield bad)[0] === 1) result.nonFinite.push(k);
+          } finally {
+            bad.dispose();
+          }
+        }
+        return result;
+      }
+      if (opts.stats) {
+        result.gradStats = {};
+        if (opts.histogram) result.histogram = {};
+        for (const [k, g] of Object.entries(named)) {
+          const data = (yield g) as Float32Array;
+          result.gradStats[k] = gradStat(data);
+          if (result.histogram) result.histogram[k] = log10Histogram(data);
+        }
+      }
+      if (fused) {
+        // Pascanu et al.'s global-norm clipping, as clipByGlobalNorm: scale = min(1, clipNorm / norm).
+        adam.apply(named, opts.learningRate, Math.min(opts.clipNorm / Math.max(normBefore, 1e-12), 1));
+      } else {
+        const clippedGrads = clipByGlobalNorm(named, norm as tf.Scalar, opts.clipNorm);
+        adam.apply(clippedGrads, opts.learningRate);
+        tf.dispose(Object.values(clippedGrads));
+      }
+      return result;
+    } finally {
+      norm.dispose();
+    }
+  } finally {
+    tf.dispose([value, lx, lz, kl, ...Object.values(named)]);
+  }
+}
+
+/**
+ * Runs one Adam step on a batch, reading results back synchronously (wasm, cpu, tensorflow).
  * @param x `[batch, B*A]`, eps `[T, batch, nZ]`
  */
 export function trainStep(
@@ -109,46 +197,42 @@ export function trainStep(
   eps: tf.Tensor3D,
   opts: StepOptions,
 ): StepResult {
-  const { value, lossX: lx, lossZ: lz, kl, named, fused } = lossAndGrads(cfg, params, x, eps, opts);
-  // Fused path: the squared norm in one float64-accumulated kernel, clipping folded into Adam's kernel.
-  const norm = fused ? sumSquares(Object.values(named)) : globalNorm(named);
-  const head = tf.tidy(() => tf.concat([tf.stack([value, lx, lz]), tf.reshape(norm, [1])]));
-  const [loss, lossX, lossZ, normOut] = head.dataSync();
-  head.dispose();
-  const normBefore = fused ? Math.sqrt(normOut) : normOut;
-  const result: StepResult = {
-    finite: Number.isFinite(loss) && Number.isFinite(normBefore),
-    loss,
-    lossX,
-    lossZ,
-    globalNormBefore: normBefore,
-    globalNormAfter: Math.min(normBefore, opts.clipNorm),
-    clipped: normBefore > opts.clipNorm,
-  };
-  if (opts.stats || !result.finite) result.klPerStep = Array.from(kl.dataSync());
-  if (!result.finite) {
-    result.nonFinite = Object.entries(named)
-      .filter(([, g]) => tf.tidy(() => tf.any(tf.logicalNot(tf.isFinite(g))).dataSync()[0] === 1))
-      .map(([k]) => k);
-  } else {
-    if (opts.stats) {
-      result.gradStats = {};
-      if (opts.histogram) result.histogram = {};
-      for (const [k, g] of Object.entries(named)) {
-        const data = g.dataSync() as Float32Array;
-        result.gradStats[k] = gradStat(data);
-        if (result.histogram) result.histogram[k] = log10Histogram(data);
-      }
+  const core = stepCore(cfg, params, adam, x, eps, opts);
+  let next = core.next();
+  while (!next.done) {
+    let values: Values;
+    try {
+      values = next.value.dataSync();
+    } catch (e) {
+      abort(core, e);
     }
-    if (fused) {
-      // Pascanu et al.'s global-norm clipping, as clipByGlobalNorm: scale = min(1, clipNorm / norm).
-      adam.apply(named, opts.learningRate, Math.min(opts.clipNorm / Math.max(normBefore, 1e-12), 1));
-    } else {
-      const clippedGrads = clipByGlobalNorm(named, norm as tf.Scalar, opts.clipNorm);
-      adam.apply(clippedGrads, opts.learningRate);
-      tf.dispose(Object.values(clippedGrads));
-    }
+    next = core.next(values);
   }
-  tf.dispose([value, norm, lx, lz, kl, ...Object.values(named)]);
-  return result;
+  return next.value;
+}
+
+/**
+ * {@linkcode trainStep} with asynchronous read-back: the same numbers on every backend, and the only form
+ * that works on `webgpu` in Deno (its synchronous read needs a canvas).
+ */
+export async function trainStepAsync(
+  cfg: DrawConfig,
+  params: DrawParams,
+  adam: Adam,
+  x: tf.Tensor2D,
+  eps: tf.Tensor3D,
+  opts: StepOptions,
+): Promise<StepResult> {
+  const core = stepCore(cfg, params, adam, x, eps, opts);
+  let next = core.next();
+  while (!next.done) {
+    let values: Values;
+    try {
+      values = await next.value.data();
+    } catch (e) {
+      abort(core, e);
+    }
+    next = core.next(values);
+  }
+  return next.value;
 }
