@@ -8,6 +8,11 @@ import { RandomStream, splitSeed } from "./random.ts";
 import { Adam } from "./train/adam.ts";
 import { type StepResult, trainStepAsync } from "./train/step.ts";
 import { addNChunk, throwOnWebgpuError, webgpuError } from "./webgpu.ts";
+import { readJsonl } from "./record/io.ts";
+import { readManifest } from "./record/manifest.ts";
+import type { MetricLine } from "./record/types.ts";
+import { runConfigFromPreset } from "./train/config.ts";
+import { trainRun } from "./train/run.ts";
 
 // Runs wherever a WebGPU adapter exists: llvmpipe in CI (Debian's mesa-vulkan-drivers), a real GPU elsewhere.
 const ignore = (await webgpuAdapter()) === null;
@@ -146,6 +151,59 @@ Deno.test({
       tf.dispose([x, eps]);
       adam.dispose();
       for (const v of Object.values(params)) v.dispose();
+    }
+  },
+});
+
+Deno.test({
+  name: "a training run on webgpu completes and records the losses and test bound of the same run on wasm",
+  ignore,
+  fn: async () => {
+    const config = runConfigFromPreset("small", {
+      model: { T: 3, nZ: 4, encSize: 16, decSize: 16 },
+      train: {
+        budget: { steps: 6 },
+        batchSize: 16,
+        logEvery: 1,
+        histEvery: 3,
+        checkpointEvery: 4,
+        evalEvery: 5,
+        evalValidLimit: 32,
+        testLimit: 32,
+        iwaeK: 3,
+      },
+    });
+    const runOn = async (backend: "wasm" | "webgpu", dir: string) => {
+      await initBackend(backend);
+      return await trainRun({
+        runDir: dir,
+        experiment: "test",
+        cell: { attention: true },
+        runId: "webgpu-run",
+        config,
+        useFixtures: true,
+        command: "deno test",
+      });
+    };
+    const [a, b] = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+    try {
+      const ref = await runOn("wasm", a);
+      const got = await runOn("webgpu", b);
+      assertEquals(got.status, "completed");
+      assertEquals((await readManifest(b)).environment.backend, "webgpu");
+      const [ma, mb] = [
+        (await readJsonl<MetricLine>(`${a}/metrics.jsonl`)).lines,
+        (await readJsonl<MetricLine>(`${b}/metrics.jsonl`)).lines,
+      ];
+      assertEquals(mb.length, 6);
+      // Float32 on another device: the same trajectory to rounding, not bit for bit.
+      for (let s = 0; s < 6; s++) {
+        assertAlmostEquals(mb[s].loss, ma[s].loss, 1e-3 * ma[s].loss, `step ${s + 1}`);
+      }
+      assertAlmostEquals(got.test!.bound.mean, ref.test!.bound.mean, 1e-3 * ref.test!.bound.mean);
+    } finally {
+      await Deno.remove(a, { recursive: true });
+      await Deno.remove(b, { recursive: true });
     }
   },
 });

@@ -106,6 +106,48 @@ function mul(
   return y;
 }
 
+/**
+ * Glimpse 1's layer product x W + b (+ addend) when x's columns [k, K) are the same in every row: h^enc_0
+ * and h^dec_0 are learned vectors, tiled over the batch (eqs 4, 7 at t = 1). Their share, one row times
+ * W[k:], is computed once and added to the bias, so only columns [0, k) are multiplied per example. Packed operands
+ * only (wasm); the same numbers as {@linkcode mul} to float32 rounding (the sum is split in two).
+ */
+function mulSharedTail(
+  x: tf.Tensor2D,
+  W: Operand & { packed: Packed },
+  k: number,
+  b: tf.Tensor1D | null,
+  addend: tf.Tensor2D | null,
+): tf.Tensor2D {
+  const K = x.shape[1], N = W.packed.n;
+  const row = tf.slice(x, [0, 0], [1, K]) as tf.Tensor2D; //                   [1, K]
+  const shared = tf.reshape(gemm(row, W.packed, null, null, { k0: k, k1: K }), [N]); // [N]
+  // The shared row enters as the product's bias, which is broadcast over the rows for free.
+  const bias = b ? tf.add(b, shared) as tf.Tensor1D : shared as tf.Tensor1D;
+  const out = gemm(x, W.packed, bias, addend, { k0: 0, k1: k });
+  tf.dispose([row, shared, bias]);
+  return out;
+}
+
+/**
+ * Glimpse 1's input gradient dX = dG W^T for such a product: per example only for columns [0, k) (to the
+ * end of their last 8-column panel), and for the shared columns summed over the batch, (sum_b dG) W^T, which
+ * is all that the learned h_0 vectors need. `shared` holds columns [c0, K) of that `[1, K]` row.
+ */
+function inputGradSharedTail(
+  dG: tf.Tensor2D,
+  dGsum: tf.Tensor2D,
+  WT: Operand & { packed: Packed },
+  k: number,
+): { perExample: tf.Tensor2D; shared: tf.Tensor2D; c0: number } {
+  const K = WT.packed.n, c0 = 8 * Math.floor(k / 8);
+  return {
+    perExample: gemm(dG, WT.packed, null, null, { col1: Math.min(K, 8 * Math.ceil(k / 8)) }), // [b, >= k]
+    shared: gemm(dGsum, WT.packed, null, null, { col0: c0 }), //                               [1, K - c0]
+    c0,
+  };
+}
+
 /** sigmoid(x): on wasm by the kernel engine (all threads), elsewhere tfjs's. */
 function sigmoid(x: tf.Tensor2D): tf.Tensor2D {
   return wasmEngine() ? wasmSigmoid(x) : tf.sigmoid(x) as tf.Tensor2D;
@@ -290,7 +332,9 @@ function glimpse(
   } else {
     xenc = noAttentionInput(s, prev.hDec, prev.hEnc); //                eq 17 (x's share in XWb)
   }
-  const gE = mul(xenc, w.E, w.bE, w.XWb); //                            eq 5               [batch, 4 He]
+  const gE = t === 0 && w.E.packed // eq 5                                                     [batch, 4 He]
+    ? mulSharedTail(xenc, w.E, d.R, w.bE, w.XWb)
+    : mul(xenc, w.E, w.bE, w.XWb);
   // gate sigmoids [batch, 4 He], c^enc_t, sigmoid(c^enc_t), h^enc_t [batch, He]
   const [sgE, cE, scE, hEnc] = lstmForward(gE, prev.cE);
   const pp = mul(hEnc, w.P, p["post/b"] as tf.Tensor1D); //              eqs 1-2: [mu, log sigma]
@@ -302,7 +346,9 @@ function glimpse(
     logWeights,
     t * d.b * d.nZ,
   ) as tf.Tensor2D[]; // eq 6
-  const gD = mul(xdec, w.Dc, p["dec/b"] as tf.Tensor1D); //             eq 7               [batch, 4 Hd]
+  const gD = t === 0 && w.Dc.packed // eq 7                                                    [batch, 4 Hd]
+    ? mulSharedTail(xdec, w.Dc, d.nZ, p["dec/b"] as tf.Tensor1D, null)
+    : mul(xdec, w.Dc, p["dec/b"] as tf.Tensor1D);
   const [sgD, cD, scD, hDec] = lstmForward(gD, prev.cD); //             h^dec_t            [batch, Hd]
   let q: tf.Tensor2D | null = null, canvas: tf.Tensor2D, writeAux: tf.Tensor2D | undefined;
   if (cfg.attention) {
@@ -463,6 +509,7 @@ export function drawLossAndGrads(
     let drawNext: tf.Tensor2D | null = null;
     const dGE: tf.Tensor2D[] = [], dGD: tf.Tensor2D[] = [], dPP: tf.Tensor2D[] = [], dQ: tf.Tensor2D[] = [];
     const sGE: tf.Tensor2D[] = [], sGD: tf.Tensor2D[] = [];
+    let sharedE: [tf.Tensor2D, number] | null = null, sharedD: [tf.Tensor2D, number] | null = null;
     for (let t = T - 1; t >= 0; t--) {
       const s = steps[t];
       const before = t > 0 ? steps[t - 1] : null;
@@ -475,14 +522,17 @@ export function drawLossAndGrads(
         [dXdecNext, nZ],
         [dXencNext, R],
       ]); //                                                                 eq 7
-      const dXdec = mul(dgD, WDT); //                                [batch, nZ + Hd]
+      // Glimpse 1: h^dec_0's columns are only needed summed over the batch (inputGradSharedTail).
+      const firstD = t === 0 && WDT.packed ? inputGradSharedTail(dgD, sumD, WDT, nZ) : null;
+      const dXdec = firstD ? firstD.perExample : mul(dgD, WDT); //   [batch, nZ + Hd]
       const dpp = posteriorBackward(dXdec, s.pp, eps, nZ, g, t * b * nZ); //              eqs 6, 11
       const dHe = mul(dpp, WPT); //                                  [batch, He]
       const [dgE, dcE, sumE] = lstmBackward(s.sgE, s.scE, before?.cE ?? null, dcENext, [
         [dHe, 0],
         [dXencNext, R + Hd],
       ]); //                                                                 eq 5
-      const dXenc = mul(dgE, WET); //                                [batch, R + Hd + He]
+      const firstE = t === 0 && WET.packed ? inputGradSharedTail(dgE, sumE, WET, R) : null;
+      const dXenc = firstE ? firstE.perExample : mul(dgE, WET); //   [batch, R + Hd + He]
       let draw: tf.Tensor2D | null = null;
       if (cfg.attention) {
         [dcvs, draw] = fusedReadBackward(dXenc, s.readAux!, x, s.s, dcvs, s.xenc, cfg.readN, cfg.A, cfg.B); // eq 27
@@ -496,18 +546,25 @@ export function drawLossAndGrads(
       dPP[t] = dpp;
       dQ[t] = dq;
       [dXencNext, dXdecNext, dcENext, dcDNext, drawNext] = [dXenc, dXdec, dcE, dcD, draw];
+      if (firstE && firstD) {
+        // What h^enc_0 and h^dec_0 receive from glimpse 1's products, already summed over the batch.
+        sharedE = [firstE.shared, R - firstE.c0];
+        sharedD = [firstD.shared, nZ - firstD.c0];
+      }
     }
     // h^dec_0 feeds the first decoder and encoder inputs and, with attention, the first read head (via Q_0).
-    const hDecSources: Array<[tf.Tensor2D | null, number]> = [[dXdecNext, nZ], [dXencNext, R]];
+    const [srcE, offE] = sharedE ?? [dXencNext!, R];
+    const [srcD, offD] = sharedD ?? [dXdecNext!, nZ];
+    let dhDec0 = sumCols([[srcD, offD], [srcE, offE]], Hd, true);
     let dQ0: tf.Tensor2D | null = null;
     if (cfg.attention) {
       dQ0 = fusedWriteBackward(null, null, init.q!, drawNext, cfg.writeN, cfg.A, cfg.B);
-      hDecSources.push([mul(dQ0, WQT), 0]);
+      dhDec0 = tf.add(dhDec0, sumCols([[mul(dQ0, WQT), 0]], Hd, true)) as tf.Tensor2D;
     }
     const grads: Record<string, tf.Tensor> = {
       "init/canvas": sumCols([[dcvs, 0]], D, true),
-      "init/hEnc": sumCols([[dXencNext, R + Hd]], He, true),
-      "init/hDec": sumCols(hDecSources, Hd, true),
+      "init/hEnc": sumCols([[srcE, offE + Hd]], He, true),
+      "init/hDec": dhDec0,
     };
 
     // Weight gradients batched over time: one [K, T*batch] @ [T*batch, N] product per layer.

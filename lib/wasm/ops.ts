@@ -44,21 +44,38 @@ const KERNELS: Record<string, (ins: tf.TensorInfo[], attrs: Attrs, backend: AnyB
     runKernel("redraw_sigmoid", [ptr(x), ptr(out), n], Math.ceil(n / 64), 64);
     return out;
   },
-  /** i0: A `[M, K]`, i1: packed B (N columns), i2: bias `[N]` or absent, i3: addend `[M, N]` or absent. */
-  RedrawGemm([a, p, bias, addend], { N }, backend) {
-    const [M, K] = a.shape;
-    const out = backend.makeOutput([M, N], "float32");
+  /**
+   * i0: A `[M, Ka]`, i1: packed B (`pk` rows, N columns), i2: bias `[N]` or absent, i3: addend `[M, n]` or
+   * absent. Computes the columns of panels [q0, q1) (n = min(N, 8 q1) - 8 q0 of them) of the product over the
+   * packed rows [k0, k0 + kc), with A's columns [aCol, aCol + kc).
+   */
+  RedrawGemm([a, p, bias, addend], { N, pk, k0, kc, q0, q1, aCol }, backend) {
+    const [M, Ka] = a.shape;
+    const n = Math.min(N, 8 * q1) - 8 * q0;
+    const out = backend.makeOutput([M, n], "float32");
     if (addend) {
       // C = addend + (A P + bias): copy the addend into the output first.
       const heap = new Float32Array(backend.wasm.HEAPF32.buffer);
-      heap.copyWithin(ptr(out) / 4, ptr(addend) / 4, ptr(addend) / 4 + M * N);
+      heap.copyWithin(ptr(out) / 4, ptr(addend) / 4, ptr(addend) / 4 + M * n);
     }
     runKernel(
       gemmKernelName(),
-      [ptr(a), K, ptr(p), bias ? ptr(bias) : 0, ptr(out), N, M, N, K, addend ? 1 : 0],
-      panels(N),
+      [
+        ptr(a) + 4 * aCol,
+        Ka,
+        ptr(p) + 4 * 8 * (q0 * pk + k0),
+        pk,
+        bias ? ptr(bias) + 4 * 8 * q0 : 0,
+        ptr(out),
+        n,
+        M,
+        n,
+        kc,
+        addend ? 1 : 0,
+      ],
+      q1 - q0,
       // A thread's share must be worth waking it: at least ~200k multiply-adds (~5 us).
-      Math.ceil(200_000 / (M * K * 8)),
+      Math.ceil(200_000 / (M * Math.max(kc, 1) * 8)),
     );
     return out;
   },
@@ -114,17 +131,60 @@ export function packB(b: tf.Tensor2D, transpose = false): Packed {
   return { data: call("RedrawPackB", [b], { transpose: transpose ? 1 : 0 }) as tf.Tensor1D, k, n };
 }
 
-/** A P (+ bias) (+ addend): `[M, K] x [K, N] -> [M, N]` on the wasm kernel engine. */
+/** Part of a product: rows [k0, k1) of the packed matrix, and its columns [col0, col1) (col0 a multiple of 8). */
+export interface GemmRange {
+  k0?: number;
+  k1?: number;
+  col0?: number;
+  col1?: number;
+}
+
+/**
+ * A P (+ bias) (+ addend): `[M, K] x [K, N] -> [M, N]` on the wasm kernel engine. With `range`, only rows
+ * [k0, k1) of P take part (A then has either all K columns, of which [k0, k1) are used, or k1 - k0 columns)
+ * and only the columns [col0, col1) are computed: `[M, col1 - col0]`, bias and addend matching them.
+ */
 export function gemm(
   a: tf.Tensor2D,
   p: Packed,
   bias: tf.Tensor1D | null = null,
   addend: tf.Tensor2D | null = null,
+  range: GemmRange = {},
 ): tf.Tensor2D {
-  if (a.shape[1] !== p.k) {
-    throw new Error(`gemm: A has ${a.shape[1]} columns but the packed matrix has ${p.k} rows`);
+  const { k0 = 0, k1 = p.k, col0 = 0, col1 = p.n } = range;
+  if (!(0 <= k0 && k0 <= k1 && k1 <= p.k) || !(0 <= col0 && col0 < col1 && col1 <= p.n) || col0 % 8 !== 0) {
+    throw new Error(
+      `gemm: range ${
+        JSON.stringify(range)
+      } does not fit a packed [${p.k}, ${p.n}] matrix (col0 a multiple of 8)`,
+    );
   }
-  return call("RedrawGemm", [a, p.data, bias, addend], { N: p.n }) as tf.Tensor2D;
+  const Ka = a.shape[1];
+  if (Ka !== p.k && Ka !== k1 - k0) {
+    throw new Error(`gemm: A has ${Ka} columns but the packed matrix has ${p.k} rows (range [${k0}, ${k1}))`);
+  }
+  const attrs = {
+    N: p.n,
+    pk: p.k,
+    k0,
+    kc: k1 - k0,
+    q0: col0 / 8,
+    q1: panels(col1),
+    aCol: Ka === p.k ? k0 : 0,
+  };
+  const computed = Math.min(p.n, 8 * attrs.q1) - col0;
+  if (addend && computed !== col1 - col0) {
+    throw new Error(`gemm: an addend needs col1 on a panel boundary or at N, got col1 = ${col1} of ${p.n}`);
+  }
+  const out = call("RedrawGemm", [a, p.data, bias, addend], attrs) as tf.Tensor2D;
+  // A last partial panel computes up to 7 columns past col1: trim them.
+  return computed === col1 - col0 ? out : trimColumns(out, col1 - col0);
+}
+
+function trimColumns(m: tf.Tensor2D, n: number): tf.Tensor2D {
+  const out = tf.slice(m, [0, 0], [m.shape[0], n]) as tf.Tensor2D;
+  m.dispose();
+  return out;
 }
 
 /** sigmoid(x) elementwise (float32 SIMD, ~2 ulp). */

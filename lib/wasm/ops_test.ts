@@ -95,3 +95,55 @@ Deno.test("sigmoid() is within 3 float32 ulp of 1 / (1 + e^-x) on [-30, 30] and 
   assertLessOrEqual(edge[1], 1e-38); // sigmoid(-90) = 8e-40: 0 or a subnormal
   assertEquals(Number.isNaN(edge[5]), true);
 });
+
+// Row ranges that start and end mid-panel and inside the 4-wide k steps; column ranges with a partial last panel.
+const RANGES: Array<[number, number, number, { k0: number; k1: number; col0: number; col1: number }]> = [
+  [64, 520, 1024, { k0: 0, k1: 8, col0: 0, col1: 1024 }],
+  [64, 520, 1024, { k0: 8, k1: 520, col0: 0, col1: 1024 }],
+  [7, 266, 21, { k0: 10, k1: 266, col0: 8, col1: 21 }],
+  [13, 37, 45, { k0: 3, k1: 30, col0: 16, col1: 35 }],
+];
+
+for (const [M, K, N, r] of RANGES) {
+  Deno.test(`gemm() over rows [${r.k0}, ${r.k1}) and columns [${r.col0}, ${r.col1}) of ${K}x${N} equals that part of the oracle`, () => {
+    const a = values(M * K, 7), b = values(K * N, 8), bias = values(N, 9);
+    const n = r.col1 - r.col0, kc = r.k1 - r.k0;
+    // The oracle of the part: A's columns [k0, k1), B's rows [k0, k1) and columns [col0, col1).
+    const aPart = new Float32Array(M * kc), bPart = new Float32Array(kc * n);
+    for (let i = 0; i < M; i++) for (let k = 0; k < kc; k++) aPart[i * kc + k] = a[i * K + r.k0 + k];
+    for (let k = 0; k < kc; k++) {
+      for (let j = 0; j < n; j++) bPart[k * n + j] = b[(r.k0 + k) * N + r.col0 + j];
+    }
+    const want = oracle(aPart, bPart, M, kc, n, bias.subarray(r.col0, r.col1));
+    tf.tidy(() => {
+      const P = packB(tf.tensor2d(b, [K, N]));
+      const before = tf.memory().numTensors;
+      // A with all K columns (the range picks its columns) or with just the range's: the same bits.
+      const full = gemm(tf.tensor2d(a, [M, K]), P, tf.tensor1d(bias), null, r);
+      const part = gemm(tf.tensor2d(aPart, [M, kc]), P, tf.tensor1d(bias), null, r);
+      assertEquals(full.shape, [M, n]);
+      assertEquals(tf.memory().numTensors, before + 6, "a trimmed partial panel leaves no tensor behind"); // 2 inputs + 1 output each
+      assertLessOrEqual(maxError(full.dataSync() as Float32Array, want), 2e-6 * Math.sqrt(kc));
+      assertEquals(part.dataSync(), full.dataSync());
+    });
+  });
+}
+
+Deno.test("gemm() rejects a range outside the packed matrix, an unaligned first column, and a mismatched A", () => {
+  tf.tidy(() => {
+    const P = packB(tf.tensor2d(values(20 * 16, 1), [20, 16]));
+    const A = tf.tensor2d(values(3 * 20, 2), [3, 20]);
+    assertThrows(() => gemm(A, P, null, null, { k0: 5, k1: 21 }), Error, "does not fit");
+    assertThrows(() => gemm(A, P, null, null, { col0: 4 }), Error, "multiple of 8");
+    assertThrows(
+      () => gemm(tf.tensor2d(values(3 * 7, 3), [3, 7]), P, null, null, { k0: 2, k1: 10 }),
+      Error,
+      "7 columns",
+    );
+    assertThrows(
+      () => gemm(A, P, null, tf.zeros([3, 3]) as tf.Tensor2D, { col0: 8, col1: 11 }),
+      Error,
+      "addend needs col1",
+    );
+  });
+});

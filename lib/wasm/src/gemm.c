@@ -99,11 +99,11 @@ EXPORT(redraw_pack_b)(const f32* B, int K, int N, int sbk, int sbn, f32* P, int 
  * feature (a callee's features must be the caller's), but only the fma = 1 copy has relaxed instructions:
  * lib/wasm/build.ts checks that each one is in redraw_gemm_fma, as many as written here. */
 __attribute__((target("relaxed-simd"), always_inline)) static inline void gemm(
-    const f32* A, int lda, const f32* P, const f32* bias, f32* C, int ldc, int M, int N, int K, int accumulate,
-    int p0, int p1, const int fma) {
+    const f32* A, int lda, const f32* P, int ldp, const f32* bias, f32* C, int ldc, int M, int N, int K,
+    int accumulate, int p0, int p1, const int fma) {
   for (int pi = p0; pi < p1; pi++) {
     int j0 = pi * 8, nc = imin(8, N - j0);
-    const f32* panel = P + (long)pi * K * 8;
+    const f32* panel = P + (long)pi * ldp * 8;
     f32 bb[8];
     for (int j = 0; j < 8; j++) bb[j] = (bias && j < nc) ? bias[j0 + j] : 0.0f;
     v128_t bias0 = wasm_v128_load(bb), bias1 = wasm_v128_load(bb + 4);
@@ -136,20 +136,21 @@ __attribute__((target("relaxed-simd"), always_inline)) static inline void gemm(
 }
 
 /* C[M, N] (row stride ldc) = A[M, K] (row-major, row stride lda) P + bias (bias may be 0), for the column
- * panels [p0, p1) of P (redraw_pack_b's layout). With accumulate != 0, C is added to instead. Each product
- * term is rounded, then added: the same bits on every CPU. */
-__attribute__((target("relaxed-simd"))) EXPORT(redraw_gemm)(const f32* A, int lda, const f32* P,
+ * panels [p0, p1) of P (redraw_pack_b's layout, ldp rows per panel: P may start at row k0 of a packed matrix
+ * of ldp >= K rows, for a product over rows [k0, k0 + K) only). With accumulate != 0, C is added to instead.
+ * Each product term is rounded, then added: the same bits on every CPU. */
+__attribute__((target("relaxed-simd"))) EXPORT(redraw_gemm)(const f32* A, int lda, const f32* P, int ldp,
                                                             const f32* bias, f32* C, int ldc, int M, int N,
                                                             int K, int accumulate, int p0, int p1) {
-  gemm(A, lda, P, bias, C, ldc, M, N, K, accumulate, p0, p1, 0);
+  gemm(A, lda, P, ldp, bias, C, ldc, M, N, K, accumulate, p0, p1, 0);
 }
 
 /* The same with f32x4.relaxed_madd (~10% faster). Relaxed: the CPU decides whether a x b + c is fused (one
  * rounding, x86 with FMA3 and ARM) or not, so results are deterministic on one machine (and independent of
  * the thread count) but may differ between machines; lib/wasm/ops.ts uses redraw_gemm where
  * REDRAW_WASM_FMA=0. */
-__attribute__((target("relaxed-simd"))) EXPORT(redraw_gemm_fma)(const f32* A, int lda, const f32* P,
+__attribute__((target("relaxed-simd"))) EXPORT(redraw_gemm_fma)(const f32* A, int lda, const f32* P, int ldp,
                                                                 const f32* bias, f32* C, int ldc, int M,
                                                                 int N, int K, int accumulate, int p0, int p1) {
-  gemm(A, lda, P, bias, C, ldc, M, N, K, accumulate, p0, p1, 1);
+  gemm(A, lda, P, ldp, bias, C, ldc, M, N, K, accumulate, p0, p1, 1);
 }
