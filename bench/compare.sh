@@ -6,6 +6,8 @@
 # Needs Debian's PyTorch with the OpenMP OpenBLAS (see ../shared/peers/README.md):
 #   apt-get install -y python3-torch python3-numpy libopenblas0-openmp
 # Usage: bench/compare.sh [configs (default a,b,c)] [repeats (default 2)] [redraw thread counts (default "1 2")]
+# OUT=DIR writes the results file and the PyTorch lines there instead of bench/results (one folder per session
+# keeps sessions of the same day apart: the results file is named by date and host).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONFIGS=${1:-a,b,c}
@@ -16,8 +18,9 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 # Only for PyTorch: Deno refuses to start subprocesses (git, lscpu) with LD_LIBRARY_PATH set unless it has
 # unrestricted --allow-run, and the bench would then record no git commit.
 TORCH_LIBS=/usr/lib/x86_64-linux-gnu/openblas-openmp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-mkdir -p bench/results
-REF="bench/results/torch-$(date -u +%Y-%m-%d)-$(hostname).jsonl"
+OUT=${OUT:-bench/results}
+mkdir -p "$OUT"
+REF="$OUT/torch-$(date -u +%Y-%m-%d)-$(hostname).jsonl"
 
 torch_args() {
   case "$1" in
@@ -38,8 +41,8 @@ for rep in $(seq "$REPEATS"); do
       echo "torch $cfg ${th}T: $(tail -1 "$REF" | "$PYTHON" -c 'import json,sys; print(round(json.load(sys.stdin)["images_per_s"],1))') img/s (load $load)"
     done
     for th in $THREADS; do
-      deno task bench --configs "$cfg" --threads "$th" --label "rep$rep" --reference "$REF" | grep -E "^\| $cfg \| wasm \| $th \| [0-9]+ \| rep$rep " || true
+      deno task bench --configs "$cfg" --threads "$th" --label "rep$rep" --reference "$REF" --out "$OUT" | grep -E "^\| $cfg \| wasm \| $th \| [0-9]+ \| rep$rep " || true
     done
   done
 done
-deno task bench --configs "" --reference "$REF" 2>/dev/null | tail -n +1 || true
+deno task bench --configs "" --reference "$REF" --out "$OUT" 2>/dev/null | tail -n +1 || true
