@@ -11,7 +11,7 @@ import { addNChunk, throwOnWebgpuError, webgpuError } from "./webgpu.ts";
 import { readJsonl } from "./record/io.ts";
 import { readManifest } from "./record/manifest.ts";
 import type { MetricLine } from "./record/types.ts";
-import { runConfigFromPreset } from "./train/config.ts";
+import { tinyRunConfig } from "./train/testing.ts";
 import { trainRun } from "./train/run.ts";
 
 // Runs wherever a WebGPU adapter exists: llvmpipe in CI (Debian's mesa-vulkan-drivers), a real GPU elsewhere.
@@ -159,20 +159,7 @@ Deno.test({
   name: "a training run on webgpu completes and records the losses and test bound of the same run on wasm",
   ignore,
   fn: async () => {
-    const config = runConfigFromPreset("small", {
-      model: { T: 3, nZ: 4, encSize: 16, decSize: 16 },
-      train: {
-        budget: { steps: 6 },
-        batchSize: 16,
-        logEvery: 1,
-        histEvery: 3,
-        checkpointEvery: 4,
-        evalEvery: 5,
-        evalValidLimit: 32,
-        testLimit: 32,
-        iwaeK: 3,
-      },
-    });
+    const config = tinyRunConfig(6);
     const runOn = async (backend: "wasm" | "webgpu", dir: string) => {
       await initBackend(backend);
       return await trainRun({

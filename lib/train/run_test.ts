@@ -13,27 +13,12 @@ import { readJsonl } from "../record/io.ts";
 import { readManifest } from "../record/manifest.ts";
 import type { EvalLine, GradientLine, MetricLine, Result } from "../record/types.ts";
 import { validateManifest } from "../record/validate.ts";
-import { type RunConfig, runConfigFromPreset } from "./config.ts";
+import type { RunConfig } from "./config.ts";
+import { tinyRunConfig } from "./testing.ts";
 import { trainRun } from "./run.ts";
 import { compareLines, verifyRun } from "./verify.ts";
 
-function tinyConfig(steps: number, extra: Partial<RunConfig["train"]> = {}): RunConfig {
-  return runConfigFromPreset("small", {
-    model: { T: 3, nZ: 4, encSize: 16, decSize: 16 },
-    train: {
-      budget: { steps },
-      batchSize: 16,
-      logEvery: 1,
-      histEvery: 3,
-      checkpointEvery: 4,
-      evalEvery: 5,
-      evalValidLimit: 32,
-      testLimit: 32,
-      iwaeK: 3,
-      ...extra,
-    },
-  });
-}
+const tinyConfig = tinyRunConfig;
 
 async function run(dir: string, config: RunConfig, extra: { maxSteps?: number; nanAtStep?: number } = {}) {
   return await trainRun({
