@@ -146,6 +146,61 @@ export function bestReference(reference: ReferenceRun[]): Map<string, ReferenceR
   return best;
 }
 
+/** Issue 7's comparison of one config: redraw's wasm runs against PyTorch's runs of the same results file. */
+export interface RatioRow {
+  config: string;
+  /** The wasm thread count of redraw's best run; its runs at that count give the median. */
+  threads: number;
+  runs: number;
+  best: number;
+  median: number;
+  /** PyTorch's best run (any thread count) and the median of its runs at that run's thread count. */
+  torchBest: number;
+  torchThreads: number;
+  torchRuns: number;
+  torchMedian: number;
+  /** best / torchBest (issue 7's ratio) and median / torchMedian. */
+  bestRatio: number;
+  medianRatio: number;
+}
+
+/**
+ * Per config, redraw's best wasm run (default implementation) over PyTorch's best run, and the medians of
+ * each side's runs at the thread count of its best run; configs missing either side are left out.
+ * @example
+ * ```ts
+ * ratioSummary(results).map((r) => `${r.config}: ${r.bestRatio.toFixed(2)}`);
+ * ```
+ */
+export function ratioSummary(r: Results): RatioRow[] {
+  const rows: RatioRow[] = [];
+  const configs = [...new Set(r.runs.map((x) => x.config))].sort();
+  for (const config of configs) {
+    const ours = r.runs.filter((x) => x.config === config && x.backend === "wasm" && x.impl === "auto");
+    const theirs = r.reference.filter((x) => x.config === config);
+    if (!ours.length || !theirs.length) continue;
+    const top = ours.reduce((a, b) => (b.imagesPerSec > a.imagesPerSec ? b : a));
+    const torchTop = theirs.reduce((a, b) => (b.imagesPerSec > a.imagesPerSec ? b : a));
+    const same = ours.filter((x) => x.threads === top.threads).map((x) => x.imagesPerSec);
+    const torchSame = theirs.filter((x) => x.threads === torchTop.threads).map((x) => x.imagesPerSec);
+    const median = quantiles(same).median, torchMedian = quantiles(torchSame).median;
+    rows.push({
+      config,
+      threads: top.threads ?? 1,
+      runs: same.length,
+      best: top.imagesPerSec,
+      median,
+      torchBest: torchTop.imagesPerSec,
+      torchThreads: torchTop.threads,
+      torchRuns: torchSame.length,
+      torchMedian,
+      bestRatio: top.imagesPerSec / torchTop.imagesPerSec,
+      medianRatio: median / torchMedian,
+    });
+  }
+  return rows;
+}
+
 const mib = (b: number | null) => (b === null ? "-" : (b / 2 ** 20).toFixed(0));
 const f1 = (x: number) => x.toFixed(1);
 
@@ -188,6 +243,21 @@ export function markdownTable(r: Results): string {
       lines.push(
         `| ${x.config} | ${x.threads} | ${x.batch} | ${f1(x.imagesPerSec)} | ${f1(x.msPerStep)} | ` +
           `${x.loadavg ? x.loadavg.join(" ") : "-"} |`,
+      );
+    }
+  }
+  const ratios = ratioSummary(r);
+  if (ratios.length) {
+    lines.push(
+      "",
+      "| config | redraw wasm: threads, runs | best / median img/s | PyTorch: threads, runs | best / median img/s | best / best | median / median |",
+      "|---|---|---:|---|---:|---:|---:|",
+    );
+    for (const x of ratios) {
+      lines.push(
+        `| ${x.config} | ${x.threads}T, ${x.runs} | ${f1(x.best)} / ${f1(x.median)} | ${x.torchThreads}T, ` +
+          `${x.torchRuns} | ${f1(x.torchBest)} / ${f1(x.torchMedian)} | ${x.bestRatio.toFixed(3)} | ` +
+          `${x.medianRatio.toFixed(3)} |`,
       );
     }
   }

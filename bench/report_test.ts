@@ -8,6 +8,7 @@ import {
   mergeResults,
   parseReference,
   quantiles,
+  ratioSummary,
   type Results,
 } from "./report.ts";
 
@@ -167,4 +168,39 @@ Deno.test("kernelTable() lists the largest kernels of a run with the step's medi
   assertStringIncludes(t, "| RedrawGemm | 30.00 |");
   assertEquals(t.includes("RedrawSigmoid"), false);
   assertStringIncludes(t, "32.5 ms in kernels");
+});
+
+Deno.test("ratioSummary() compares redraw's best wasm run and its thread count's median with PyTorch's", () => {
+  const ref = (config: string, threads: number, imagesPerSec: number) => ({
+    config,
+    implementation: "torch",
+    threads,
+    batch: 64,
+    imagesPerSec,
+    msPerStep: 64000 / imagesPerSec,
+  });
+  const r: Results = {
+    machine: MACHINE,
+    runs: [
+      run({ threads: 2, imagesPerSec: 1300, label: "rep1" }),
+      run({ threads: 2, imagesPerSec: 1200, label: "rep2" }),
+      run({ threads: 2, imagesPerSec: 1000, label: "rep3" }),
+      run({ threads: 1, imagesPerSec: 800 }),
+      run({ threads: 2, imagesPerSec: 5000, impl: "tape" }), // not the default implementation: ignored
+      run({ backend: "cpu", imagesPerSec: 9000 }), // not wasm: ignored
+      run({ config: "c", imagesPerSec: 50 }), // no PyTorch run: left out
+    ],
+    reference: [ref("a", 1, 1100), ref("a", 2, 1400), ref("a", 2, 1000), ref("a", 2, 1200), ref("b", 2, 100)],
+  };
+  const rows = ratioSummary(r);
+  assertEquals(rows.map((x) => x.config), ["a"]);
+  const a = rows[0];
+  assertEquals([a.threads, a.runs, a.best, a.median], [2, 3, 1300, 1200]);
+  assertEquals([a.torchThreads, a.torchRuns, a.torchBest, a.torchMedian], [2, 3, 1400, 1200]);
+  assertAlmostEquals(a.bestRatio, 1300 / 1400, 1e-12);
+  assertAlmostEquals(a.medianRatio, 1, 1e-12);
+  assertStringIncludes(
+    markdownTable(r),
+    "| a | 2T, 3 | 1300.0 / 1200.0 | 2T, 3 | 1400.0 / 1200.0 | 0.929 | 1.000 |",
+  );
 });
