@@ -34,8 +34,13 @@ function maxError(got: Float32Array, want: Float64Array): number {
   return e;
 }
 
-// Shapes: the micro-kernel's 6-row blocks and 8-column panels with remainders, K not a multiple of 4.
-const SHAPES = [[1, 1, 1], [7, 13, 21], [6, 8, 8], [64, 520, 1024], [13, 4097, 9], [65, 35, 40]];
+// Shapes: the micro-kernel's 6- and 4-row tiles and 8-column panels with remainders, K not a multiple of 4;
+// 203x1100x20 is cache-blocked (M > 96 rows, K > 512: partial sums through C).
+const SHAPES = [[1, 1, 1], [7, 13, 21], [6, 8, 8], [64, 520, 1024], [13, 4097, 9], [65, 35, 40], [
+  203,
+  1100,
+  20,
+]];
 
 for (const [M, K, N] of SHAPES) {
   Deno.test(`gemm() equals a float64 oracle of A B + bias (+ addend) for ${M}x${K}x${N}`, () => {
@@ -54,6 +59,22 @@ for (const [M, K, N] of SHAPES) {
     });
   });
 }
+
+Deno.test("gemm() gives a cache-blocked product the bits of its rows multiplied alone", () => {
+  // 203 rows are blocked (96 rows and 512 values of k at a time); 5 rows are not: each output must still be
+  // the same chain of multiply-adds, whatever the blocking.
+  const M = 203, K = 1100, N = 20;
+  tf.tidy(() => {
+    const A = tf.tensor2d(values(M * K, 7), [M, K]);
+    const P = packB(tf.tensor2d(values(K * N, 8), [K, N]));
+    const bias = tf.tensor1d(values(N, 9));
+    const whole = gemm(A, P, bias).dataSync() as Float32Array;
+    for (const i0 of [0, 95, 96, 198]) {
+      const rows = gemm(tf.slice(A, [i0, 0], [5, K]) as tf.Tensor2D, P, bias).dataSync() as Float32Array;
+      assertEquals(rows, whole.slice(i0 * N, (i0 + 5) * N), `rows ${i0}..${i0 + 4}`);
+    }
+  });
+});
 
 Deno.test("matMul() frees its packed operand: no tensor is left behind", () => {
   const A = tf.tensor2d(values(12, 5), [3, 4]), B = tf.tensor2d(values(20, 6), [4, 5]);
