@@ -455,10 +455,11 @@ export interface LossAndGrads {
 
 /**
  * The gradient of a weight used by all T steps, sum_t X_t^T dG_t (X_t `[b, K]`, dG_t `[b, N]`), as one
- * `[K, T*b] @ [T*b, N]` product over the stacked steps (the stacking writes X transposed).
+ * `[K, T*b] @ [T*b, N]` product over the stacked steps (the stacking writes X transposed); `g` is the stack
+ * of the dG_t, `[T*b, N]`, which the bias gradients use too.
  */
-function weightGrad(xs: tf.Tensor2D[], gs: tf.Tensor2D[]): tf.Tensor2D {
-  return matMul(stack(xs, true), stack(gs));
+function weightGrad(xs: tf.Tensor2D[], g: tf.Tensor2D): tf.Tensor2D {
+  return matMul(stack(xs, true), g);
 }
 
 /** Column sums of a `[rows, n]` matrix as `[n]` (a bias gradient). */
@@ -568,17 +569,17 @@ export function drawLossAndGrads(
     };
 
     // Weight gradients batched over time: one [K, T*batch] @ [T*batch, N] product per layer.
-    const gP = stack(dPP);
-    const dWE = weightGrad(steps.map((s) => s.xenc), dGE);
-    grads["dec/W"] = weightGrad(steps.map((s) => s.xdec), dGD);
+    const gP = stack(dPP), gE = stack(dGE);
+    const dWE = weightGrad(steps.map((s) => s.xenc), gE);
+    grads["dec/W"] = weightGrad(steps.map((s) => s.xdec), stack(dGD));
     grads["dec/b"] = colSum(stack(sGD));
-    grads["post/W"] = weightGrad(steps.map((s) => s.hEnc), dPP);
+    grads["post/W"] = weightGrad(steps.map((s) => s.hEnc), gP);
     grads["post/b"] = colSum(gP);
     // Q_t = h^dec_t WQ + bQ for t = 1..T; with attention also Q_0, whose gradient is the first read head's.
     const qIn = cfg.attention ? [init.hDec, ...steps.map((s) => s.hDec)] : steps.map((s) => s.hDec);
     const qGrad = cfg.attention ? [dQ0!, ...dQ] : dQ;
     const gQ = stack(qGrad);
-    const dWQ = weightGrad(qIn, qGrad);
+    const dWQ = weightGrad(qIn, gQ);
     const dbQ = sumCols([[gQ, 0]], d.Wq, true);
     grads["enc/b"] = colSum(stack(sGE));
     if (cfg.attention) {
@@ -600,7 +601,7 @@ export function drawLossAndGrads(
       grads["read/attB"] = tf.reshape(parts[5], [5]);
     } else {
       // W_x and W_x-hat both get x^T sum_t dG_t (through XWb); W_x-hat also gets -(s rows of dWE).
-      const dWsum = matMul(stack([x], true), sumSteps(stack(dGE), T));
+      const dWsum = matMul(stack([x], true), sumSteps(gE, T));
       grads["enc/W"] = blocks([dWsum, dWE], [[2 * D + Hd + He, 4 * He]], [
         { out: 0, in: 0, rows: D, cols: 4 * He },
         { out: 0, in: 0, rows: D, cols: 4 * He, dr0: D },
