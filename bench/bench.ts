@@ -37,7 +37,7 @@ import {
   type Results,
 } from "./report.ts";
 
-/** The benchmark configs of issue 7 (batch is a separate option). */
+/** The benchmark configs a, b and c (batch is a separate option). */
 export const BENCH_CONFIGS: Readonly<Record<string, Readonly<DrawConfig>>> = Object.freeze({
   a: MODEL_PRESETS.small, // T=10, nZ=10, read 2, write 5, LSTM 256
   b: PAPER_MNIST, //          T=64, nZ=100, read 2, write 5, LSTM 256

@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
-# Measures redraw (deno task bench) and the PyTorch reference (../shared/peers/torch_draw.py) in one session,
-# alternating them config by config so that both see the same machine load, and stores everything in
+# Measures redraw (deno task bench) and the PyTorch reference implementation of DRAW (torch_draw.py, given as
+# TORCH=FILE) alternately, config by config, so that both see the same machine load, and stores everything in
 # bench/results/<date>-<host>.json (PyTorch runs as "reference", redraw runs labelled rep1, rep2, ...).
 #
-# Needs Debian's PyTorch with the OpenMP OpenBLAS (see ../shared/peers/README.md):
+# Needs Debian's PyTorch with the OpenMP OpenBLAS:
 #   apt-get install -y python3-torch python3-numpy libopenblas0-openmp
-# Usage: bench/compare.sh [configs (default a,b,c)] [repeats (default 2)] [redraw thread counts (default "1 2")]
-# OUT=DIR writes the results file and the PyTorch lines there instead of bench/results (one folder per session
-# keeps sessions of the same day apart: the results file is named by date and host).
+# Usage: TORCH=path/to/torch_draw.py bench/compare.sh [configs (default a,b,c)] [repeats (default 2)]
+#          [redraw thread counts (default "1 2")]
+# OUT=DIR writes the results file and the PyTorch lines there instead of bench/results (a folder per
+# comparison keeps comparisons of the same day apart: the results file is named by date and host).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONFIGS=${1:-a,b,c}
 REPEATS=${2:-2}
 THREADS=${3:-"1 2"}
-TORCH=${TORCH:-../shared/peers/torch_draw.py}
+TORCH=${TORCH:?set TORCH to the path of torch_draw.py, the PyTorch reference}
 PYTHON=${PYTHON:-/usr/bin/python3}
 # Only for PyTorch: Deno refuses to start subprocesses (git, lscpu) with LD_LIBRARY_PATH set unless it has
 # unrestricted --allow-run, and the bench would then record no git commit.

@@ -8,7 +8,7 @@
  * ```
  *
  * Each shape runs enough repetitions for ~3 GFLOP per round; the median round is reported. Machine load moves
- * these numbers by several percent: compare kernels back to back in one session.
+ * these numbers by several percent: compare kernels back to back.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";

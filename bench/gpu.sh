@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs `deno task bench` with the webgpu backend on a GPU machine that has no Deno and no network (issue 7
-# item 4; used on the lent NVIDIA H200). Prepare on a machine with Deno, in the repository root:
+# Runs `deno task bench` with the webgpu backend on a GPU machine that has no Deno and no network (used on
+# an NVIDIA H200). Prepare on a machine with Deno, in the repository root:
 #   mkdir -p .gpu .gl
 #   xz -9 -T2 -c "$(command -v deno)" > .gpu/deno.xz                    # ~30 MB
 #   deno bundle --platform deno --minify -o .gpu/bench.js bench/bench.ts  # ~2 MB, no node_modules needed

@@ -28,7 +28,7 @@ export interface BenchRun {
   threads: number | null;
   /** Gradient implementation asked for (`auto` = fused kernels on wasm and cpu). */
   impl: string;
-  /** Free-form label (`--label`), part of a run's identity so that repeated sessions can coexist. */
+  /** Free-form label (`--label`), part of a run's identity so that repeated comparisons can coexist. */
   label?: string;
   /** Training images per second at the median step time. */
   imagesPerSec: number;
@@ -60,7 +60,7 @@ export interface BenchRun {
   at: string;
 }
 
-/** A PyTorch reference measurement (torch_draw.py, same machine, same session). */
+/** A PyTorch reference measurement (torch_draw.py, same machine, alternating with redraw). */
 export interface ReferenceRun {
   config: string;
   implementation: string;
@@ -146,7 +146,7 @@ export function bestReference(reference: ReferenceRun[]): Map<string, ReferenceR
   return best;
 }
 
-/** Issue 7's comparison of one config: redraw's wasm runs against PyTorch's runs of the same results file. */
+/** The PyTorch comparison of one config: redraw's wasm runs against PyTorch's runs of the same results file. */
 export interface RatioRow {
   config: string;
   /** The wasm thread count of redraw's best run; its runs at that count give the median. */
@@ -159,7 +159,7 @@ export interface RatioRow {
   torchThreads: number;
   torchRuns: number;
   torchMedian: number;
-  /** best / torchBest (issue 7's ratio) and median / torchMedian. */
+  /** best / torchBest (the headline ratio) and median / torchMedian. */
   bestRatio: number;
   medianRatio: number;
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-/** How the attention heads' biases are initialised (see DEVELOPERS.md, "Trap"). */
+/** How the attention heads' biases are initialised (why `cover`: README, "Interpretations where the paper is silent"). */
 export type AttentionInit = "cover" | "zero";
 
 /** A DRAW model's shape. Names follow the paper. */

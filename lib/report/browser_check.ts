@@ -64,7 +64,7 @@ export function hasChromium(path = CHROMIUM_PATH): boolean {
 }
 
 /**
- * Checks each page (absolute or relative paths of HTML files) in one browser session.
+ * Checks each page (absolute or relative paths of HTML files) with one browser.
  * @example
  * ```ts
  * const [r] = await checkReportsInBrowser(["reports/smoke.html"], { screenshotDir: "reports/screenshots" });

@@ -1,7 +1,7 @@
 /**
  * A minimal stand-in for `jsr:@std/assert`, built on `node:assert`.
  *
- * JSR is unreachable in this workplace, so the import map points `@std/assert` here. Only the subset of
+ * Where JSR (jsr.io) is unreachable, the import map points `@std/assert` here. Only the subset of
  * the std API that redraw uses is provided, with the same names and argument order. To use the real
  * module, change the import map entry to `"@std/assert": "jsr:@std/assert@^1"` (see README).
  * @module

@@ -1,7 +1,7 @@
 /**
  * A minimal stand-in for `jsr:@std/cli`'s `parseArgs`, built on `node:util`'s `parseArgs`.
  *
- * JSR is unreachable in this workplace, so the import map points `@std/cli` here (see README for the
+ * Where JSR (jsr.io) is unreachable, the import map points `@std/cli` here (see README for the
  * one-line swap back to `jsr:@std/cli@^1`). Supported options: `string`, `boolean`, `default`, `alias`,
  * `unknown`, `stopEarly` is not supported. Differences from std kept on purpose: none in this subset, except that
  * `--flag=value` and `--flag value` are both accepted for string flags (as in std) and a missing value for a

@@ -2,7 +2,7 @@
 // deno-fmt-ignore-file
 
 /** SHA-256 of the C sources this module was built from (lib/wasm/module_test.ts checks it). */
-export const SOURCE_SHA256 = "e407815ab8c8c22c0330c0bd088111e082b55421fa3b51152a8e8f10f7248e94";
+export const SOURCE_SHA256 = "9567c3c48200c3e3079e0b97850ef95aea397974be72dd15f4670838ed91c5ab";
 
 /** The exported kernels. */
 export const EXPORTS = ["__stack_pointer","redraw_adam","redraw_bernoulli","redraw_blocks","redraw_gemm","redraw_gemm_fma","redraw_lstm_backward","redraw_lstm_cell","redraw_lstm_forward","redraw_lstm_hidden","redraw_lstm_sum_rows","redraw_noatt_backward","redraw_noatt_input","redraw_pack_b","redraw_posterior","redraw_posterior_backward","redraw_read","redraw_read_backward","redraw_sigmoid","redraw_stack","redraw_stack_transposed","redraw_sum_cols_rows","redraw_sum_cols_total","redraw_sum_squares_chunks","redraw_sum_squares_total","redraw_sum_steps","redraw_write","redraw_write_backward"];

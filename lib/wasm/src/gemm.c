@@ -58,7 +58,7 @@ EXPORT(redraw_pack_b)(const f32* B, int K, int N, int sbk, int sbn, f32* P, int 
  * passes k through with row r's accumulators as inputs, so the next row's load cannot be scheduled above
  * this row's multiply-adds: clang otherwise loads all 6 splats first, which keeps 20 vectors live, and V8
  * (15 allocatable SIMD registers on x64) spills inside the loop: 26-31 instead of 60-70 GFLOP/s per thread
- * (bench/README.md item 25). */
+ * (lib/wasm/README.md, "Measured"). */
 #define ROW(r)                                         \
   {                                                    \
     v128_t x = wasm_v128_load32_splat(a##r + k);       \
