@@ -23,7 +23,8 @@ const CFG: DrawConfig = validateDrawConfig({
   attention: true,
   readN: 2,
   writeN: 3,
-  attentionInit: "cover",
+  readInit: "cover",
+  writeInit: "cover",
 });
 
 /** Losses of 4 Adam steps and one generated image, everything drawn from `seed`'s streams. */

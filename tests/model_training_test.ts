@@ -59,7 +59,8 @@ Deno.test("a tiny DRAW model trained with Adam on synthetic 8x8 shapes cuts its 
     attention: true,
     readN: 2,
     writeN: 3,
-    attentionInit: "cover",
+    readInit: "cover",
+    writeInit: "cover",
   });
   const streams = splitSeed(1);
   const n = 64;

@@ -158,7 +158,7 @@ export function write(w: tf.Tensor2D, Fx: tf.Tensor3D, Fy: tf.Tensor3D, gamma: t
  * grid of filters covers the whole image"): centre at the image centre (g~ = 0), stride so that N strides
  * span max(A, B) (delta = max(A,B)/N), sigma = delta/2 so neighbouring filters overlap, gamma = 1.
  * A zero bias instead gives sigma = 1 pixel on a 27-pixel stride for N = 2: the 2x2 read sees four nearly
- * blank corner pixels and the posterior collapses (KL -> 0, ~208 nats; README, "Interpretations where the paper is silent").
+ * blank corner pixels and the posterior collapses (KL -> 0, ~208 nats, seen in a reference run).
  * @returns [g~X, g~Y, log sigma^2, log delta~, log gamma]
  */
 export function coverBias(N: number, A: number, B: number): number[] {

@@ -17,7 +17,7 @@ Deno.test("PAPER_MNIST is Table 3's MNIST model: T=64, LSTM 256, z 100, read 2x2
     readN: 2,
     writeN: 5,
   });
-  assertEquals(PAPER_MNIST.attentionInit, "cover");
+  assertEquals(PAPER_MNIST.readInit, "cover");
 });
 
 Deno.test("validateDrawConfig() accepts every preset unchanged", () => {
@@ -37,7 +37,7 @@ const bad: Array<[string, Record<string, unknown>, string]> = [
   ["a read grid larger than the narrower side", { A: 28, B: 6, readN: 7 }, "model.readN 7 is larger"],
   ["T given as a string", { T: "64" }, 'model.T must be an integer from 1 to 10000, got "64"'],
   ["attention given as a string", { attention: "yes" }, 'model.attention must be true or false, got "yes"'],
-  ["an unknown attention init", { attentionInit: "full" }, 'model.attentionInit must be "cover" or "zero"'],
+  ["an unknown attention init", { readInit: "full" }, 'model.readInit must be "cover" or "zero"'],
   ["an unknown key", { zSize: 100 }, "model.zSize is not a model setting"],
   ["a NaN image width", { A: NaN }, "model.A"],
 ];

@@ -32,7 +32,7 @@ function tiny(over: Partial<DrawConfig> = {}): DrawConfig {
     attention: true,
     readN: 2,
     writeN: 3,
-    attentionInit: "cover",
+    readInit: "cover",
     ...over,
   });
 }
@@ -369,7 +369,7 @@ Deno.test("reconstruct() runs the same recurrence as drawLoss(): its last canvas
 });
 
 /** The step-1 read filterbank of a 28x28 model with read 2x2, as reconstruct() reports it. */
-async function firstReadFilters(attentionInit: "cover" | "zero") {
+async function firstReadFilters(readInit: "cover" | "zero") {
   const cfg = validateDrawConfig({
     A: 28,
     B: 28,
@@ -380,7 +380,7 @@ async function firstReadFilters(attentionInit: "cover" | "zero") {
     attention: true,
     readN: 2,
     writeN: 5,
-    attentionInit,
+    readInit,
   });
   const streams = splitSeed(16);
   const p = createParams(cfg, streams.init);

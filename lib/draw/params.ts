@@ -46,7 +46,7 @@ function glorotUniform(shape: number[], stream: RandomStream): Float32Array {
 
 /**
  * Initial values: Glorot-uniform weights (paper: not given; the Keras/TF default), zero biases except the
- * LSTM forget gate (+1, Jozefowicz et al. 2015) and the attention heads (see `cfg.attentionInit`), zero
+ * LSTM forget gate (+1, Jozefowicz et al. 2015) and the attention heads (see `cfg.readInit`, `cfg.writeInit`), zero
  * learned initial states.
  */
 export function initialValues(cfg: DrawConfig, stream: RandomStream): Map<string, Float32Array> {
@@ -60,8 +60,8 @@ export function initialValues(cfg: DrawConfig, stream: RandomStream): Map<string
       const H = size / 4;
       v.fill(1, H, 2 * H); // forget gate (order i, f, o, g)
     }
-    if (cfg.attentionInit === "cover" && name === "read/attB") v.set(coverBias(cfg.readN, cfg.A, cfg.B));
-    if (cfg.attentionInit === "cover" && name === "write/attB") v.set(coverBias(cfg.writeN, cfg.A, cfg.B));
+    if (cfg.readInit === "cover" && name === "read/attB") v.set(coverBias(cfg.readN, cfg.A, cfg.B));
+    if (cfg.writeInit === "cover" && name === "write/attB") v.set(coverBias(cfg.writeN, cfg.A, cfg.B));
     values.set(name, v);
   }
   return values;

@@ -38,15 +38,28 @@ Deno.test("initialValues() sets the LSTM forget-gate biases to 1, Glorot-bounded
   }
 });
 
-Deno.test("initialValues() puts each head's own cover bias in read/attB and write/attB, and zeros for the zero init", () => {
+Deno.test("initialValues() puts each head's own cover bias in read/attB and write/attB, and zeros for the zero inits", () => {
   const cover = initialValues({ ...PAPER_MNIST, readN: 2, writeN: 5 }, new RandomStream("init", 4));
   const f32 = (xs: number[]) => Array.from(Float32Array.from(xs));
   assertEquals(Array.from(cover.get("read/attB")!), f32(coverBias(2, 28, 28)));
   assertEquals(Array.from(cover.get("write/attB")!), f32(coverBias(5, 28, 28)));
   assertNotEquals(Array.from(cover.get("read/attB")!), Array.from(cover.get("write/attB")!));
-  const zero = initialValues({ ...PAPER_MNIST, attentionInit: "zero" }, new RandomStream("init", 4));
+  const zero = initialValues(
+    { ...PAPER_MNIST, readInit: "zero", writeInit: "zero" },
+    new RandomStream("init", 4),
+  );
   assertEquals(Array.from(zero.get("read/attB")!), [0, 0, 0, 0, 0]);
   assertEquals(Array.from(zero.get("write/attB")!), [0, 0, 0, 0, 0]);
+});
+
+Deno.test("initialValues() initialises the read and write heads independently (readInit, writeInit)", () => {
+  const f32 = (xs: number[]) => Array.from(Float32Array.from(xs));
+  const readOnly = initialValues({ ...PAPER_MNIST, writeInit: "zero" }, new RandomStream("init", 4));
+  assertEquals(Array.from(readOnly.get("read/attB")!), f32(coverBias(2, 28, 28)));
+  assertEquals(Array.from(readOnly.get("write/attB")!), [0, 0, 0, 0, 0]);
+  const writeOnly = initialValues({ ...PAPER_MNIST, readInit: "zero" }, new RandomStream("init", 4));
+  assertEquals(Array.from(writeOnly.get("read/attB")!), [0, 0, 0, 0, 0]);
+  assertEquals(Array.from(writeOnly.get("write/attB")!), f32(coverBias(5, 28, 28)));
 });
 
 Deno.test("coverBias() gives gamma = 1, a centred grid and N strides spanning the image", () => {

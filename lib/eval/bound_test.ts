@@ -21,7 +21,8 @@ const tiny: DrawConfig = {
   attention: false,
   readN: 2,
   writeN: 2,
-  attentionInit: "cover",
+  readInit: "cover",
+  writeInit: "cover",
 };
 
 function images(n: number, seed: number): Float32Array {

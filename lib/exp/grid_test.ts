@@ -12,7 +12,7 @@ function spec(over: Partial<ExperimentSpec> = {}): ExperimentSpec {
     seeds: [1, 2],
     profiles: {
       smoke: { model: { T: 3, nZ: 4 }, train: { budget: { steps: 5 } }, seeds: [1], useFixtures: true },
-      quick: { train: { budget: { minutes: 2 } }, factors: { T: [16] } },
+      quick: { train: { budget: { steps: 200, minutes: 2 } }, factors: { T: [16] } },
       paper: {},
     },
     ...over,

@@ -118,7 +118,7 @@ class Checker {
   /** A partial model or training config (`base.model`, `profiles.quick.train`, ...). */
   partial(v: unknown, path: string, section: "model" | "train"): void {
     if (v === undefined) return;
-    const o = this.object(v, path, section === "model" ? "{ T: 10 }" : "{ budget: { minutes: 5 } }");
+    const o = this.object(v, path, section === "model" ? "{ T: 10 }" : "{ budget: { steps: 2000 } }");
     const known = Object.keys(section === "model" ? PAPER_MNIST : DEFAULT_TRAIN);
     this.keys(o, path, known, `a ${section === "model" ? "model" : "training"} setting`);
     for (const [k, x] of Object.entries(o)) this.setting(k, x, keyPath(path, k));
@@ -203,7 +203,7 @@ function checkFactors(ch: Checker, raw: unknown, path: string): Obj {
 }
 
 function checkProfile(ch: Checker, raw: unknown, path: string, factors: Obj): void {
-  const p = ch.object(raw, path, "{ train: { budget: { minutes: 5 } } }");
+  const p = ch.object(raw, path, "{ train: { budget: { steps: 2000 } } }");
   ch.keys(p, path, PROFILE_KEYS, "a profile setting");
   if (p.description !== undefined && typeof p.description !== "string") {
     ch.fail(`${path}.description`, `must be a string, got ${show(p.description)}`);

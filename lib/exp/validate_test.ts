@@ -165,7 +165,12 @@ const MALFORMED: Array<[string, (s: Record<string, unknown>) => unknown, string]
   [
     "an empty budget",
     (s) => ({ ...s, profiles: { smoke: {}, quick: { train: { budget: {} } }, paper: {} } }),
-    `profiles.quick.train.budget needs at least one of epochs, steps, minutes`,
+    `profiles.quick.train.budget needs epochs or steps (minutes is only a cap: it is not reproducible), got {}`,
+  ],
+  [
+    "a budget of minutes alone",
+    (s) => ({ ...s, profiles: { smoke: {}, quick: { train: { budget: { minutes: 5 } } }, paper: {} } }),
+    `profiles.quick.train.budget needs epochs or steps (minutes is only a cap: it is not reproducible), got {"minutes":5}`,
   ],
   [
     "a huge batch",
@@ -274,7 +279,15 @@ for (const [what, breakIt, message] of MALFORMED) {
 Deno.test("validateExperiment() accepts a good spec and every shipped experiment loads", async () => {
   check(good());
   const names = await listExperiments();
-  assertEquals(names, ["attention-ablation", "grid", "latent", "paper-mnist", "smoke", "timesteps"]);
+  assertEquals(names, [
+    "attention-ablation",
+    "grid",
+    "latent",
+    "paper-mnist",
+    "recipe",
+    "smoke",
+    "timesteps",
+  ]);
   for (const n of names) assertEquals((await loadExperiment(n)).name, n);
 });
 

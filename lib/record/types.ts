@@ -16,7 +16,7 @@
  * This file imports no tfjs.
  * @module
  */
-import type { RunConfig } from "../train/config.ts";
+import type { RunConfig, StopReason } from "../train/config.ts";
 import type { StreamState } from "../random.ts";
 
 /** Version of this format; readers refuse a newer major version. */
@@ -163,6 +163,11 @@ export interface Result {
   bestValid: EvalLine | null;
   /** Step of the checkpoint used for the test evaluation. */
   bestStep: number | null;
+  /**
+   * What ended training (completed runs): the step or epoch budget, early stopping, or the wall-clock cap
+   * ("minutes", not reproducible: the stopping step depends on the machine's speed and load).
+   */
+  stoppedBy?: StopReason;
 }
 
 /** A drawing sequence: per glimpse, the canvas (sigmoid) and attention boxes. */

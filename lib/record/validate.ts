@@ -209,6 +209,7 @@ const resultFields: Record<keyof Result, Check> = {
   test: nullable(evalLine),
   bestValid: nullable(evalLine),
   bestStep: nullable(count),
+  stoppedBy: optional(oneOf(["steps", "epochs", "patience", "minutes"])),
 };
 
 const box = shape<{ gX: number; gY: number; delta: number; sigma2: number; N: number }>({

@@ -470,12 +470,14 @@ export function gradientChart(arm: ArmSummary, groupDomain?: readonly string[]):
         strokeWidth: { condition: { test: `datum.group === '${GLOBAL}'`, value: 2.2 }, value: 1.2 },
       },
     },
-    {
+  ];
+  if (threshold > 0) {
+    layers.push({
       data: { values: [{ threshold, label: `clip threshold ${threshold}` }] },
       mark: { type: "rule", strokeDash: [4, 3], color: "#555" },
       encoding: { y: { field: "threshold", type: "quantitative" } },
-    },
-  ];
+    });
+  }
   if (clips.length) {
     layers.push({
       data: { values: clips.map((c) => ({ ...c, event: "clipped step" })) },

@@ -517,10 +517,11 @@ export async function experimentReportHtml(
   const grads = await renderCharts(
     arms.map((a) => ({
       title: `Gradient norms: ${a.label}`,
-      caption:
-        `Per variable group (enc, dec, read, write, post, init), mean over seeds; crosses: steps clipped at global norm ${
-          esc(a.config.train.clipNorm)
-        } (dashed).`,
+      caption: `Per variable group (enc, dec, read, write, post, init), mean over seeds; ${
+        a.config.train.clipNorm > 0
+          ? `crosses: steps clipped at global norm ${esc(a.config.train.clipNorm)} (dashed).`
+          : "no clipping."
+      }`,
       spec: gradientChart(a, groupDomain),
       empty: "No gradient statistics recorded.",
     })),

@@ -172,8 +172,11 @@ export function describeBudget(b: RunConfig["train"]["budget"] | undefined): str
   const parts: string[] = [];
   if (b.epochs !== undefined) parts.push(`${b.epochs} epoch${b.epochs === 1 ? "" : "s"}`);
   if (b.steps !== undefined) parts.push(`${fmtInt(b.steps)} steps`);
-  if (b.minutes !== undefined) parts.push(`${b.minutes} min`);
-  return parts.length ? parts.join(" or ") : "—";
+  if (b.minutes !== undefined) parts.push(`a ${b.minutes}-minute cap`);
+  const text = parts.length ? parts.join(" or ") : "—";
+  return b.patience !== undefined
+    ? `${text}, early stop after ${b.patience} epochs without improvement`
+    : text;
 }
 
 /** The test evaluation of a run: result.json's, else the last test line of eval.jsonl, else null. */
@@ -261,7 +264,7 @@ export function modelDeviations(config: RunConfig, row: Readonly<Table2Row> | nu
   if (row?.id === "draw-no-attention" && m.attention) {
     out.push("attention: on (paper's row: without attention)");
   }
-  if (m.attention && m.attentionInit === "zero") {
+  if (m.attention && m.readInit === "zero") {
     out.push(
       "attention init: zero (the first read does not cover the image, unlike the paper's section 3.2)",
     );
@@ -411,8 +414,16 @@ export function summarizeArms(runs: readonly RunRecord[], targets?: PaperTargets
     const t = config.train;
     const notes = [
       `budget: ${budget.configured}; the paper does not state its training length`,
-      `Adam lr ${t.learningRate}, batch ${t.batchSize}, clip ${t.clipNorm} (paper: "Adam", nothing more)`,
+      `Adam lr ${t.learningRate}, batch ${t.batchSize}, ${
+        t.clipNorm > 0 ? `clip at global norm ${t.clipNorm}` : "no clipping"
+      } (paper: "Adam", nothing more)`,
     ];
+    const capped = (completed.length ? completed : rs).filter((r) => r.result?.stoppedBy === "minutes");
+    if (capped.length) {
+      notes.push(
+        `stopped by the ${t.budget.minutes}-minute cap (${capped.length} of ${rs.length} runs): not reproducible`,
+      );
+    }
     if (t.evalSamples > 1) notes.push(`test bound averaged over ${t.evalSamples} samples per image`);
     const partial: Omit<ArmSummary, "verdict"> = {
       id: `arm-${i + 1}`,

@@ -97,7 +97,7 @@ Deno.test("modelDeviations() ignores the grid sizes of a model without attention
   assertEquals(modelDeviations({ ...base, model: { ...base.model, readN: 3 } }, null), [
     "read grid N: 3 (paper 2)",
   ]);
-  assertEquals(modelDeviations({ ...base, model: { ...base.model, attentionInit: "zero" } }, null).length, 1);
+  assertEquals(modelDeviations({ ...base, model: { ...base.model, readInit: "zero" } }, null).length, 1);
 });
 
 Deno.test("checkPaperTargets() names the entry that is not a Table 2 row, in list and object form", () => {

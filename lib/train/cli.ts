@@ -14,8 +14,8 @@ export const TRAIN_USAGE = `Usage: deno task train [options]
 
 Model:    --preset NAME (paper | paper-no-attention | small; default small)  --T N  --nz N
           --hidden N (both LSTMs)  --enc-size N  --dec-size N  --attention | --no-attention
-          --read-n N  --write-n N  --init cover|zero
-Training: --batch N  --lr X  --clip X  --epochs X  --steps N  --minutes X  --seed N (>= 1)
+          --read-n N  --write-n N  --read-init cover|zero  --write-init cover|zero
+Training: --batch N  --lr X  --clip X (0 = none)  --epochs X  --steps N  --minutes X  --seed N (>= 1)
           --eval-every N  --valid-limit N  --test-limit N  --train-limit N  --eval-samples S  --iwae-k K
           --log-every N  --checkpoint-every N  --lr-decay-rate X --lr-decay-steps N
 Data:     --dataset binarized-mnist|mnist  --binarize dynamic|threshold  --data-dir DIR  --fixtures
@@ -54,7 +54,8 @@ const STRING_FLAGS = [
   ...Object.keys(REAL_FLAGS),
   "preset",
   "hidden",
-  "init",
+  "read-init",
+  "write-init",
   "epochs",
   "steps",
   "minutes",
@@ -130,7 +131,8 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
   if (typeof a.attention === "boolean" && argv.some((s) => /^--(no-)?attention$/.test(s))) {
     model.attention = a.attention;
   }
-  if (typeof a.init === "string") model.attentionInit = a.init as DrawConfig["attentionInit"];
+  if (typeof a["read-init"] === "string") model.readInit = a["read-init"] as DrawConfig["readInit"];
+  if (typeof a["write-init"] === "string") model.writeInit = a["write-init"] as DrawConfig["writeInit"];
   const budget: TrainConfig["budget"] = {};
   if (typeof a.epochs === "string") budget.epochs = numberFlag("epochs", a.epochs, false);
   if (typeof a.steps === "string") budget.steps = numberFlag("steps", a.steps, true);

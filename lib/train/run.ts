@@ -35,7 +35,7 @@ import { RandomStream, restoreStreams, splitSeed, streamSeed, streamStates } fro
 import { faultPoint, nanAtStep } from "../faults.ts";
 import { Adam } from "./adam.ts";
 import type { TrainRunner, TrainRunOptions } from "./api.ts";
-import type { RunConfig } from "./config.ts";
+import { clipThreshold, type RunConfig, type StopReason } from "./config.ts";
 import { HIST_EDGES } from "./gradstats.ts";
 import { makeSamples } from "./samples.ts";
 import { type StepResult, trainStepAsync } from "./step.ts";
@@ -260,6 +260,14 @@ export const trainRun: TrainRunner = async (opts) => {
   );
   const deadline = tc.budget.minutes !== undefined ? tc.budget.minutes * 60 : Infinity;
   const evalEvery = tc.evalEvery > 0 ? tc.evalEvery : perEpoch;
+  // Early stopping is decided at validation steps from the best line, which checkpoints keep: a resumed run
+  // stops where an uninterrupted one would.
+  const patienceSteps = tc.budget.patience !== undefined
+    ? Math.round(tc.budget.patience * perEpoch)
+    : Infinity;
+  const patienceOver = () =>
+    best !== null && step > 0 && step % evalEvery === 0 && step - best.step >= patienceSteps;
+  let stoppedBy: StopReason | undefined;
   const nanAt = opts.faults?.nanAtStep ?? nanAtStep(opts.runId);
   const heartbeat = new Heartbeat(runDir, { intervalSeconds: 10 });
   heartbeat.start();
@@ -312,7 +320,7 @@ export const trainRun: TrainRunner = async (opts) => {
   let windowImages = 0;
   let lastProgress = 0;
   try {
-    while (step < stepLimit && wall() < deadline) {
+    while (step < stepLimit && wall() < deadline && !patienceOver()) {
       const stopReason = opts.signal?.aborted
         ? "stopped by a signal"
         : opts.maxSteps !== undefined && step >= opts.maxSteps
@@ -333,7 +341,7 @@ export const trainRun: TrainRunner = async (opts) => {
         // Asynchronous read-back: the same bits as trainStep() (tested), and it works on webgpu too.
         r = await trainStepAsync(model, params, adam, x, eps, {
           learningRate: learningRateAt(tc, step),
-          clipNorm: tc.clipNorm,
+          clipNorm: clipThreshold(tc.clipNorm),
           stats: logNow,
           histogram: histNow,
           injectNaN: nanAt !== undefined && step + 1 === nanAt,
@@ -412,6 +420,11 @@ export const trainRun: TrainRunner = async (opts) => {
     }
 
     // End of budget: final checkpoint, validation (if the last step did not just do it), test evaluation.
+    stoppedBy = patienceOver()
+      ? "patience"
+      : step >= stepLimit
+      ? (tc.budget.steps !== undefined && tc.budget.steps <= stepLimit ? "steps" : "epochs")
+      : "minutes";
     if (step % tc.checkpointEvery !== 0) await checkpointNow();
     if (step % evalEvery !== 0 || step === 0) await validate();
     opts.onProgress?.({
@@ -476,6 +489,7 @@ export const trainRun: TrainRunner = async (opts) => {
       test,
       bestValid: best,
       bestStep: best?.step ?? null,
+      ...(stoppedBy ? { stoppedBy } : {}),
     };
   }
 };

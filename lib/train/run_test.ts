@@ -192,3 +192,48 @@ Deno.test("compareLines() ignores timings and reports a missing line", () => {
   assertEquals(r.diff!.step, 2);
   assertEquals(compareLines("m", a, [{ ...a[0], wallTime: 5 }, a[1]], 2).diff, null);
 });
+
+Deno.test("trainRun() records that its step budget stopped it", async () => {
+  await initBackend("wasm");
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await run(dir, tinyConfig(6));
+    assertEquals([r.status, r.steps, r.stoppedBy], ["completed", 6, "steps"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("trainRun() stops early once validation has not improved for `patience` epochs, also after a resume", async () => {
+  await initBackend("wasm");
+  const [a, b] = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+  try {
+    // 256 fixture images in batches of 16: 16 steps per epoch, so patience 0.5 epoch is 8 steps. A learning
+    // rate too small to move any float32 weight keeps every validation bound equal to the first (step 5),
+    // which stays the best: the run stops at the first validation at least 8 steps later, step 15.
+    const cfg = tinyConfig(100, { learningRate: 1e-30, budget: { steps: 100, patience: 0.5 } });
+    const full = await run(a, cfg);
+    assertEquals([full.status, full.stoppedBy, full.bestStep, full.steps], ["completed", "patience", 5, 15]);
+    await run(b, cfg, { maxSteps: 12 });
+    const resumed = await run(b, cfg);
+    assertEquals([resumed.stoppedBy, resumed.bestStep, resumed.steps], ["patience", 5, 15]);
+  } finally {
+    for (const d of [a, b]) await Deno.remove(d, { recursive: true });
+  }
+});
+
+Deno.test("trainRun() with clipNorm 0 never clips: the norm after equals the norm before", async () => {
+  await initBackend("wasm");
+  const dir = await Deno.makeTempDir();
+  try {
+    await run(dir, tinyConfig(4, { clipNorm: 0 }));
+    const grads = await lines<GradientLine>(`${dir}/gradients.jsonl`);
+    assertEquals(grads.length, 4);
+    for (const g of grads) {
+      assertEquals(g.clipped, false);
+      assertEquals(g.globalNormAfter, g.globalNormBefore);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
