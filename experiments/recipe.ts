@@ -12,7 +12,7 @@
  *
  * Profiles:
  * - smoke: seconds (see SMOKE_PROFILE).
- * - quick: 6 cells x 2 seeds x 2,000 steps of batch 64 (128,000 images, 2.6 epochs), validation on the full
+ * - quick: 6 cells x 2 seeds x 1,000 steps of batch 64 (64,000 images, 1.3 epochs), validation on the full
  *   10,000-image split every 500 steps, the test bound on all 10,000 test images with the best-validation
  *   weights; no IWAE. About 30 min on 2 CPU cores (wasm, `--threads 2`).
  * - paper: the same six recipes on Table 3's model, trained to convergence (see `paperProfile`). GPU.
@@ -35,7 +35,7 @@ export default defineExperiment({
   name: "recipe",
   description: "What the paper leaves open, at equal steps over 2 seeds: learning rate (1e-3, 3e-4), " +
     "clipping (global norm 10, 1000, none) and the write head's initialisation (cover, zero), one at a " +
-    "time from the old defaults, plus all three changed. quick: T=10, n_z=10, 2,000 steps.",
+    "time from the old defaults, plus all three changed. quick: T=10, n_z=10, 1,000 steps.",
   base: { preset: "paper", model: { attention: true } },
   factors: {
     learningRate: [1e-3, 3e-4],
@@ -48,9 +48,9 @@ export default defineExperiment({
     smoke: SMOKE_PROFILE,
     quick: {
       ...quickProfile(
-        2000,
+        1000,
         "About 30 min on 2 CPU cores (wasm, --threads 2): T=10 (paper 64), n_z=10 (paper 100), LSTM 256, " +
-          "read 2, write 5, 2,000 steps of batch 64 per cell, 2 seeds, full validation and test sets, no IWAE.",
+          "read 2, write 5, 1,000 steps of batch 64 per cell, 2 seeds, full validation and test sets, no IWAE.",
         { T: 10, nZ: 10 },
       ),
       seeds: [1, 2],
