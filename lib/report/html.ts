@@ -3,6 +3,7 @@
  * tests render in-memory fixtures; lib/report/render.ts reads the records and writes the file.
  * @module
  */
+import { orderingChecks, orderingSentence } from "./ordering.ts";
 import type { TopLevelSpec } from "vega-lite";
 import type { DrawingSequence, Manifest } from "../record/types.ts";
 import {
@@ -82,6 +83,24 @@ export interface ExperimentHtml {
 function badge(kind: string, text: string): string {
   const [bg, fg] = VERDICT_COLORS[kind] ?? VERDICT_COLORS.pending;
   return `<span class="badge" style="background:${bg};color:${fg}">${esc(text)}</span>`;
+}
+
+/** Table 2's ordering among the arms (see ordering.ts), one line per pair of arms with different rows. */
+function orderingBox(arms: readonly ArmSummary[]): string {
+  const checks = orderingChecks(arms);
+  if (!checks.length) return "";
+  const lines = checks.map((c) =>
+    `<p class="ordering" data-ordering="${c.verdict}"><b>${
+      esc(
+        c.verdict === "holds"
+          ? "Ordering holds"
+          : c.verdict === "reversed"
+          ? "Ordering reversed"
+          : "Ordering not resolved",
+      )
+    }</b>: ${esc(orderingSentence(c))}</p>`
+  );
+  return `<div class="orderings" id="ordering">${lines.join("\n")}</div>`;
 }
 
 function verdictCards(arms: readonly ArmSummary[]): string {
@@ -569,6 +588,7 @@ export async function experimentReportHtml(
   }</p>
 ${opts.description ? `<p>${esc(opts.description)}</p>` : ""}
 ${verdictCards(arms)}
+${orderingBox(arms)}
 <nav class="toc"><a href="#headline">headline</a><a href="#nll">vs Table 2</a><a href="#training">training</a><a href="#gradients">gradients</a>${
     factors.length ? `<a href="#ablations">ablations</a>` : ""
   }<a href="#samples">samples</a><a href="#provenance">provenance</a><a href="#paper">paper</a><a href="index.html">all reports</a></nav>
