@@ -24,6 +24,40 @@ const CASES: Array<[string, DrawConfig, number]> = [
   }, 6],
   ["attention on 28x28, read 2, write 5", { ...PAPER_MNIST, T: 5, nZ: 7, encSize: 32, decSize: 40 }, 8],
   ["no attention", { ...PAPER_MNIST, attention: false, T: 3, nZ: 6, encSize: 20, decSize: 16 }, 5],
+  // What experiments train: one glimpse (the glimpse-1 path alone, with a learned c0 moved off zero), the
+  // extreme grids 1 and 12 both ways, read N = write N, and no attention at T = 1.
+  ["T=1, n_z=8, read 1, write 12", {
+    ...PAPER_MNIST,
+    T: 1,
+    nZ: 8,
+    encSize: 24,
+    decSize: 20,
+    readN: 1,
+    writeN: 12,
+  }, 4],
+  ["T=2, n_z=9, read 12, write 1", {
+    ...PAPER_MNIST,
+    T: 2,
+    nZ: 9,
+    encSize: 20,
+    decSize: 24,
+    readN: 12,
+    writeN: 1,
+  }, 4],
+  ["read = write = 3, n_z=17", {
+    ...PAPER_MNIST,
+    T: 3,
+    nZ: 17,
+    encSize: 24,
+    decSize: 24,
+    readN: 3,
+    writeN: 3,
+  }, 4],
+  [
+    "no attention, T=1, n_z=8",
+    { ...PAPER_MNIST, attention: false, T: 1, nZ: 8, encSize: 16, decSize: 16 },
+    3,
+  ],
 ];
 
 /** Parameters with every entry moved off its initial value (so zero biases and states are exercised too). */
@@ -89,6 +123,36 @@ for (const backend of ["wasm", "cpu"] as const) {
       tf.dispose([x, eps, ...Object.values(params)]);
     });
   }
+}
+
+for (const attention of [true, false]) {
+  Deno.test(
+    `drawLossAndGrads() at full size (Table 3: LSTM 256, batch 64, T=64, n_z=100${
+      attention ? ", read 2, write 5" : ", no attention"
+    }) equals autodiff to 1e-5 on wasm`,
+    async () => {
+      await initBackend("wasm");
+      const cfg: DrawConfig = { ...PAPER_MNIST, attention };
+      const params = perturbedParams(cfg);
+      const { x, eps } = batch(cfg, 64);
+      const ref = tf.variableGrads(() => {
+        const l = drawLoss(cfg, params, x, eps);
+        return tf.mean(tf.add(l.lossX, l.lossZ)) as tf.Scalar;
+      }, Object.values(params));
+      const byTfName = new Map(Object.entries(params).map(([k, v]) => [v.name, k]));
+      const { loss, grads } = drawLossAndGrads(cfg, params, x, eps);
+      for (const [tfName, g] of Object.entries(ref.grads)) {
+        const k = byTfName.get(tfName)!;
+        const e = relErr(g, grads[k]);
+        assert(e < 1e-5, `${k}: relative difference ${e.toExponential(2)}`);
+      }
+      const total = tf.tidy(() => tf.mean(tf.add(loss.lossX, loss.lossZ)).dataSync()[0]);
+      const want = ref.value.dataSync()[0];
+      assert(Math.abs(total - want) <= 1e-5 * Math.abs(want), `loss ${total} vs ${want}`);
+      tf.dispose([ref.value, ...Object.values(ref.grads), loss.lossX, loss.lossZ, loss.klPerStep]);
+      tf.dispose([...Object.values(grads), x, eps, ...Object.values(params)]);
+    },
+  );
 }
 
 Deno.test("drawLossFused() gives drawLoss()'s per-example terms, KL per glimpse and importance log-weights", async () => {
