@@ -6,7 +6,15 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { BACKEND_REQUESTS, initBackend, webgpuAdapter } from "./backend.ts";
-import { DATA_FILES, locateFile, resolveDataDir, streamContent } from "./data/mod.ts";
+import {
+  DATA_FILES,
+  locateFile,
+  locateShipped,
+  recordedPath,
+  resolveDataDirSource,
+  shippedDir,
+  streamContent,
+} from "./data/mod.ts";
 
 /** One line of the report. */
 export interface DoctorLine {
@@ -38,31 +46,35 @@ async function backends(): Promise<DoctorLine[]> {
 }
 
 async function dataFiles(dataDir: string | undefined, verify: boolean): Promise<DoctorLine[]> {
-  const dir = resolveDataDir({ dataDir });
-  const out: DoctorLine[] = [{ topic: "data dir", ok: true, detail: dir }];
+  const { dir, source } = resolveDataDirSource({ dataDir });
+  const out: DoctorLine[] = [{ topic: "data dir", ok: true, detail: `${dir} (${source})` }];
   for (const spec of Object.values(DATA_FILES)) {
-    const path = await locateFile(dir, spec).catch((e) => {
-      out.push({ topic: spec.name, ok: false, detail: (e as Error).message });
-      return undefined;
-    });
+    // The same order as a load: the data dir, then the copy shipped in data/ (binarized MNIST).
+    const path = await locateFile(dir, spec)
+      .then(async (p) => p ?? await locateShipped(shippedDir(), spec))
+      .catch((e) => {
+        out.push({ topic: spec.name, ok: false, detail: (e as Error).message });
+        return undefined;
+      });
     if (path === undefined) continue;
     if (path === null) {
       out.push({ topic: spec.name, ok: false, detail: `missing (expected SHA-256 ${spec.sha256})` });
       continue;
     }
+    const shown = recordedPath(path);
     if (!verify) {
-      out.push({ topic: spec.name, ok: true, detail: `${path} (not verified: --no-verify)` });
+      out.push({ topic: spec.name, ok: true, detail: `${shown} (not verified: --no-verify)` });
       continue;
     }
     const info = await streamContent(path, () => {}).catch((e) => ({ error: (e as Error).message }));
-    if ("error" in info) out.push({ topic: spec.name, ok: false, detail: `${path}: ${info.error}` });
+    if ("error" in info) out.push({ topic: spec.name, ok: false, detail: `${shown}: ${info.error}` });
     else if (info.sha256 !== spec.sha256) {
       out.push({
         topic: spec.name,
         ok: false,
-        detail: `${path}: SHA-256 ${info.sha256}, expected ${spec.sha256}`,
+        detail: `${shown}: SHA-256 ${info.sha256}, expected ${spec.sha256}`,
       });
-    } else out.push({ topic: spec.name, ok: true, detail: `${path} verified` });
+    } else out.push({ topic: spec.name, ok: true, detail: `${shown} verified` });
   }
   return out;
 }

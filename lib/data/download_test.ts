@@ -139,6 +139,7 @@ Deno.test("loadDataset() never touches the network unless download is set", asyn
       () =>
         loadDataset("binarized-mnist", "valid", {
           dataDir: dir,
+          shippedDir: null,
           fetchImpl: serve(() => streamed(served), calls),
         }),
       MissingDataError,
@@ -154,6 +155,7 @@ Deno.test("loadDataset() with download set fetches the canonical URL and keeps n
       () =>
         loadDataset("binarized-mnist", "test", {
           dataDir: dir,
+          shippedDir: null,
           download: true,
           fetchImpl: serve(() => streamed(served), calls),
         }),

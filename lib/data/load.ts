@@ -3,11 +3,19 @@
  * @module
  */
 import { AmatParser } from "./amat.ts";
-import { fixturesDir, resolveDataDir } from "./datadir.ts";
+import {
+  type DataSource,
+  fixturesDir,
+  locateFile,
+  locateShipped,
+  recordedPath,
+  resolveDataDirSource,
+  shippedDir,
+} from "./datadir.ts";
 import { type DownloadOptions, ensureFiles } from "./download.ts";
 import { ChecksumError, formatBytes } from "./errors.ts";
 import { IdxReader, IMAGE_BYTES } from "./idx.ts";
-import { type ContentInfo, streamContent } from "./read.ts";
+import { type ContentInfo, hashFile, streamContent } from "./read.ts";
 import { type DatasetName, type FileSpec, type Split, splitFiles } from "./sources.ts";
 
 /**
@@ -26,7 +34,10 @@ export const FIXTURE_VALID_SIZE = 64;
 
 /** Options of {@linkcode loadDataset}. */
 export interface LoadOptions extends DownloadOptions {
-  /** Data dir (else `$REDRAW_DATA_DIR`, else `$XDG_CACHE_HOME/redraw` or `~/.cache/redraw`). */
+  /**
+   * Data dir (else `$REDRAW_DATA_DIR`, else `$XDG_CACHE_HOME/redraw` or `~/.cache/redraw`), searched before
+   * the shipped copy.
+   */
   dataDir?: string;
   /** MNIST only; default `dynamic`. */
   binarize?: Binarize;
@@ -41,6 +52,21 @@ export interface LoadOptions extends DownloadOptions {
   download?: boolean;
   /** Keep only the first `limit` images of the split (smoke runs). The whole file is still verified. */
   limit?: number;
+  /**
+   * Where the shipped copy of the binarized MNIST is looked for when the data dir lacks a file (default: the
+   * repository's `data/`); null never uses it (tests of the missing-file error).
+   */
+  shippedDir?: string | null;
+}
+
+/** Which copy of one file a load read, as a manifest records it. */
+export interface DataCopy {
+  /** How the copy was found: `data-dir`, `env`, `cache`, `shipped` or `fixtures`. */
+  source: DataSource;
+  /** Its path, relative to the repository when inside it. */
+  path: string;
+  /** SHA-256 of the file as stored (the gzip bytes for a `.gz` file). */
+  sha256: string;
 }
 
 /** One loaded, verified split. */
@@ -70,6 +96,8 @@ export interface Dataset {
   fixtures: boolean;
   /** The path each file was read from, by canonical file name. */
   paths: Record<string, string>;
+  /** Which copy of each file was read, by canonical file name. */
+  copies: Record<string, DataCopy>;
 }
 
 const NAMES: readonly DatasetName[] = ["binarized-mnist", "mnist"];
@@ -81,6 +109,59 @@ function checkCount(value: unknown, what: string, min: number): number {
     throw new RangeError(`${what} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+/**
+ * Refuses a shipped copy whose stored bytes are not the committed file, before decompressing it, so that
+ * damage anywhere in the gzip data is reported with both hashes rather than as a decompression error.
+ */
+async function verifyShipped(path: string, spec: FileSpec): Promise<void> {
+  const pin = spec.shipped!;
+  const got = await hashFile(path);
+  if (got.sha256 === pin.sha256) return;
+  const size = got.bytes === pin.bytes
+    ? `${formatBytes(got.bytes)} bytes, the expected size`
+    : `${formatBytes(got.bytes)} bytes, expected ${formatBytes(pin.bytes)}`;
+  throw new ChecksumError(
+    `${path} (the copy of ${spec.name} shipped with redraw) is damaged: its SHA-256 is ${got.sha256} ` +
+      `(${size}); expected SHA-256 ${pin.sha256}. The file was not used; restore it with ` +
+      `\`git checkout -- ${recordedPath(path)}\`, or put the published file in a data dir (--data-dir).`,
+    path,
+    pin.sha256,
+    got.sha256,
+  );
+}
+
+/**
+ * Finds each file: in the data dir (`--data-dir`, `REDRAW_DATA_DIR` or the cache, so a user's own copy always
+ * wins), else the shipped copy, else downloads it when allowed; otherwise one error lists what is missing.
+ */
+async function findFiles(
+  specs: FileSpec[],
+  options: LoadOptions,
+  what: string,
+): Promise<{ paths: Record<string, string>; sources: Record<string, DataSource> }> {
+  const fixtures = options.fixtures === true;
+  const { dir, source } = fixtures && options.dataDir === undefined
+    ? { dir: fixturesDir(), source: "fixtures" as const }
+    : resolveDataDirSource(options);
+  const shipped = fixtures ? null : options.shippedDir === undefined ? shippedDir() : options.shippedDir;
+  const paths: Record<string, string> = {};
+  const sources: Record<string, DataSource> = {};
+  const rest: FileSpec[] = [];
+  for (const spec of specs) {
+    const own = await locateFile(dir, spec);
+    const found = own ?? (shipped === null ? null : await locateShipped(shipped, spec));
+    if (found === null) rest.push(spec);
+    else [paths[spec.name], sources[spec.name]] = [found, own ? source : "shipped"];
+  }
+  const fetched = await ensureFiles(dir, rest, {
+    ...options,
+    download: options.download === true && !fixtures,
+    what,
+  });
+  for (const name of Object.keys(fetched)) [paths[name], sources[name]] = [fetched[name], source];
+  return { paths, sources };
 }
 
 function verify(path: string, spec: FileSpec, info: ContentInfo): void {
@@ -98,14 +179,16 @@ function verify(path: string, spec: FileSpec, info: ContentInfo): void {
 }
 
 /**
- * Loads one split of a dataset: finds its files in the data dir (downloading them if `download` is set),
- * verifies each file's SHA-256 against the published value, and parses it. Never returns a partial dataset:
+ * Loads one split of a dataset: finds its files in the data dir, else (binarized MNIST) the copy shipped in
+ * the repository's `data/`, else downloads them if `download` is set; verifies each file's SHA-256 against
+ * the published value (and a shipped copy's against the committed file), and parses it. Never returns a partial dataset:
  * any problem is a `DataError` naming the file and the byte offset or line.
  * @example
  * ```ts
- * const train = await loadDataset("binarized-mnist", "train", { dataDir: "../shared/data" });
+ * const train = await loadDataset("binarized-mnist", "train"); // the shipped copy unless the data dir has one
  * train.n;      // 50000
  * train.sha256; // "ad693b29..."
+ * train.copies["binarized_mnist_train.amat"].source; // "shipped"
  * const smoke = await loadDataset("mnist", "test", { fixtures: true, binarize: "threshold", limit: 32 });
  * ```
  */
@@ -126,13 +209,18 @@ export async function loadDataset(
   }
   const limit = options.limit === undefined ? Infinity : checkCount(options.limit, "limit", 1);
   const fixtures = options.fixtures === true;
-  const dir = fixtures && options.dataDir === undefined ? fixturesDir() : resolveDataDir(options);
   const files = splitFiles(name, split, fixtures);
   const specs = files.labels ? [files.images, files.labels] : [files.images];
-  const paths = await ensureFiles(dir, specs, {
-    ...options,
-    download: options.download === true && !fixtures,
-    what: `${name} "${split}"${fixtures ? " (fixtures)" : ""}`,
+  const { paths, sources } = await findFiles(
+    specs,
+    options,
+    `${name} "${split}"${fixtures ? " (fixtures)" : ""}`,
+  );
+  for (const spec of specs) if (sources[spec.name] === "shipped") await verifyShipped(paths[spec.name], spec);
+  const copy = (spec: FileSpec, info: ContentInfo): DataCopy => ({
+    source: sources[spec.name],
+    path: recordedPath(paths[spec.name]),
+    sha256: info.fileSha256,
   });
 
   if (name === "binarized-mnist") {
@@ -153,6 +241,7 @@ export async function loadDataset(
       offset: 0,
       fixtures,
       paths,
+      copies: { [spec.name]: copy(spec, info) },
     };
   }
 
@@ -178,6 +267,7 @@ export async function loadDataset(
   end = Math.min(end, start + limit);
   const images = await readIdxImages(paths[files.images.name], files.images, start, end, mode);
   const labels = await readIdxLabels(paths[files.labels!.name], files.labels!, start, end);
+  const labelsSpec = files.labels!;
   return {
     name,
     split,
@@ -190,6 +280,10 @@ export async function loadDataset(
     offset: start,
     fixtures,
     paths,
+    copies: {
+      [files.images.name]: copy(files.images, images.info),
+      [labelsSpec.name]: copy(labelsSpec, labels.info),
+    },
   };
 }
 
@@ -200,7 +294,7 @@ async function readIdxImages(
   start: number,
   end: number,
   mode: Binarize,
-): Promise<{ values: Float32Array; sha256: string }> {
+): Promise<{ values: Float32Array; sha256: string; info: ContentInfo }> {
   const lut = new Float32Array(256);
   for (let g = 0; g < 256; g++) lut[g] = mode === "threshold" ? (g > 127 ? 1 : 0) : g / 255;
   const values = new Float32Array((end - start) * PIXELS);
@@ -212,7 +306,7 @@ async function readIdxImages(
   const info = await streamContent(path, (c) => reader.push(c));
   reader.finish();
   verify(path, spec, info);
-  return { values, sha256: info.sha256 };
+  return { values, sha256: info.sha256, info };
 }
 
 /** Streams an IDX labels file, keeping labels [start, end). */
@@ -221,7 +315,7 @@ async function readIdxLabels(
   spec: FileSpec,
   start: number,
   end: number,
-): Promise<{ values: Uint8Array; sha256: string }> {
+): Promise<{ values: Uint8Array; sha256: string; info: ContentInfo }> {
   const values = new Uint8Array(end - start);
   const reader = new IdxReader(path, "labels", () => {}, (bytes, at) => {
     const from = Math.max(start, at), to = Math.min(end, at + bytes.length);
@@ -230,5 +324,5 @@ async function readIdxLabels(
   const info = await streamContent(path, (c) => reader.push(c));
   reader.finish();
   verify(path, spec, info);
-  return { values, sha256: info.sha256 };
+  return { values, sha256: info.sha256, info };
 }

@@ -130,7 +130,7 @@ Deno.test("loadDataset() offline with files missing throws one error listing eac
     assertStringIncludes(e.message, "2 files not found");
     assertStringIncludes(e.message, "--download");
     const b = await assertRejects(
-      () => loadDataset("binarized-mnist", "test", { dataDir: dir }),
+      () => loadDataset("binarized-mnist", "test", { dataDir: dir, shippedDir: null }),
       MissingDataError,
     );
     assertStringIncludes(

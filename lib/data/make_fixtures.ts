@@ -3,7 +3,7 @@
  * hashes for `FIXTURE_FILES` in sources.ts. Run it only when the fixtures must change:
  *
  * ```sh
- * deno run -R -W lib/data/make_fixtures.ts ../shared/data
+ * deno run -R -W lib/data/make_fixtures.ts DIR   # DIR holds the full binarized_mnist/ and mnist/ files
  * ```
  *
  * Fixtures: the first 256 rows of each binarized MNIST split (`.amat.gz`), and the first 256 images and labels

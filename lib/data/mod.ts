@@ -1,5 +1,6 @@
 /**
- * The data layer: the DRAW paper's binarized MNIST and grey-level MNIST, found in a data dir or downloaded,
+ * The data layer: the DRAW paper's binarized MNIST (shipped in `data/`) and grey-level MNIST, found in a data
+ * dir, the shipped copy or downloaded,
  * verified against published SHA-256 values, parsed, and served in deterministic mini-batches.
  *
  * @example
@@ -7,7 +8,7 @@
  * import { Batcher, evalBatches, loadDataset } from "./lib/data/mod.ts";
  * import { splitSeed } from "./lib/random.ts";
  *
- * const train = await loadDataset("binarized-mnist", "train", { dataDir: "../shared/data" });
+ * const train = await loadDataset("binarized-mnist", "train");
  * const streams = splitSeed(1);
  * const batcher = new Batcher(train, { batchSize: 64, order: streams.dataOrder, binarize: streams.binarize });
  * const { images, n } = batcher.next(); // Float32Array of n x 784
@@ -25,7 +26,19 @@ export {
   evalBatches,
   sampleBernoulli,
 } from "./batches.ts";
-export { candidatePaths, DATA_DIR_ENV, fixturesDir, locateFile, resolveDataDir } from "./datadir.ts";
+export {
+  candidatePaths,
+  DATA_DIR_ENV,
+  type DataSource,
+  fixturesDir,
+  locateFile,
+  locateShipped,
+  recordedPath,
+  resolveDataDir,
+  resolveDataDirSource,
+  type ResolvedDataDir,
+  shippedDir,
+} from "./datadir.ts";
 export {
   downloadFile,
   type DownloadOptions,
@@ -48,6 +61,7 @@ export {
 } from "./idx.ts";
 export {
   type Binarize,
+  type DataCopy,
   type Dataset,
   DEFAULT_VALID_SIZE,
   FIXTURE_VALID_SIZE,
@@ -55,7 +69,7 @@ export {
   type LoadOptions,
   PIXELS,
 } from "./load.ts";
-export { type ContentInfo, streamContent } from "./read.ts";
+export { type ContentInfo, hashFile, streamContent } from "./read.ts";
 export { datasetRecord } from "./record.ts";
 export type { DatasetRecord } from "../record/types.ts";
 export type { RandomStream, StreamState } from "../random.ts";
@@ -70,6 +84,7 @@ export {
   MNIST_URL,
   type PublishedFile,
   type RemoteSpec,
+  type ShippedSpec,
   type Split,
   type SplitFiles,
   splitFiles,

@@ -19,6 +19,8 @@ export interface ContentInfo {
   bytes: number;
   /** Whether the file held gzip data. */
   gzip: boolean;
+  /** SHA-256 (hex) of the file as stored (of the gzip bytes for a gzip file; else equal to `sha256`). */
+  fileSha256: string;
 }
 
 async function* readChunks(file: Deno.FsFile): AsyncGenerator<Uint8Array> {
@@ -44,6 +46,16 @@ async function* prepend(first: Uint8Array, rest: AsyncIterator<Uint8Array>): Asy
     }
   } finally {
     await rest.return?.();
+  }
+}
+
+async function* hashing(
+  src: AsyncIterable<Uint8Array>,
+  hash: ReturnType<typeof createHash>,
+): AsyncGenerator<Uint8Array> {
+  for await (const c of src) {
+    hash.update(c);
+    yield c;
   }
 }
 
@@ -96,7 +108,8 @@ export async function streamContent(
     );
   }
   const source = prepend(head.value, raw);
-  const chunks = isGzip ? gunzip(source) : source;
+  const fileHash = isGzip ? createHash("sha256") : null;
+  const chunks = fileHash ? gunzip(hashing(source, fileHash)) : source;
   const hash = createHash("sha256");
   let bytes = 0;
   try {
@@ -122,5 +135,26 @@ export async function streamContent(
   } finally {
     await chunks.return(undefined);
   }
-  return { sha256: hash.digest("hex"), bytes, gzip: isGzip };
+  const sha256 = hash.digest("hex");
+  return { sha256, bytes, gzip: isGzip, fileSha256: fileHash ? fileHash.digest("hex") : sha256 };
+}
+
+/**
+ * SHA-256 (hex) and size of a file's bytes as stored (no decompression).
+ * @throws {DataError} when the file cannot be read
+ */
+export async function hashFile(path: string): Promise<{ sha256: string; bytes: number }> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path);
+  } catch (e) {
+    throw new DataError(`Cannot read ${path}: ${(e as Error).message}`, path);
+  }
+  const hash = createHash("sha256");
+  let bytes = 0;
+  for await (const c of readChunks(file)) {
+    hash.update(c);
+    bytes += c.length;
+  }
+  return { sha256: hash.digest("hex"), bytes };
 }

@@ -7,7 +7,8 @@ import type { Dataset } from "./load.ts";
 
 /**
  * The manifest record of the splits a run used: dataset name, split sizes after limits (0 for a split not
- * loaded), every source file's verified SHA-256, and the binarization.
+ * loaded), every source file's verified SHA-256, which copy of each file was read (data dir, environment,
+ * cache, shipped or fixtures, with its path and the SHA-256 of the file as stored), and the binarization.
  * @example
  * ```ts
  * manifest.dataset = datasetRecord([train, valid, test]);
@@ -18,14 +19,16 @@ export function datasetRecord(datasets: Dataset[]): DatasetRecord {
   const name = datasets[0].name;
   const splits = { train: 0, valid: 0, test: 0 };
   const sha256: Record<string, string> = {};
+  const copies: DatasetRecord["copies"] = {};
   for (const d of datasets) {
     if (d.name !== name) {
       throw new RangeError(`datasetRecord() got datasets ${name} and ${d.name}; expected one`);
     }
     splits[d.split] = d.n;
     Object.assign(sha256, d.files);
+    Object.assign(copies, d.copies);
   }
-  const record: DatasetRecord = { name, splits, sha256 };
+  const record: DatasetRecord = { name, splits, sha256, copies };
   if (name === "mnist") record.binarize = datasets[0].binarize;
   return record;
 }

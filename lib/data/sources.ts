@@ -1,8 +1,9 @@
 /**
  * The datasets' files: canonical names, where to download them, and their pinned SHA-256 values.
  *
- * Pins come from the publishers' files as checked in ../shared/data/README.md, which agree with
- * `tensorflow/datasets` url_checksums (binarized_mnist.txt, mnist.txt) and torchvision's MD5 list.
+ * Content pins are the publishers' files' SHA-256 values, which agree with `tensorflow/datasets` url_checksums
+ * (binarized_mnist.txt, mnist.txt) and torchvision's MD5 list; docs/data.md gives their origin. The shipped
+ * copies' pins are those of the gzip files committed in data/binarized_mnist (also in its SHA256SUMS).
  * @module
  */
 
@@ -25,6 +26,20 @@ export interface RemoteSpec {
   bytes: number;
 }
 
+/**
+ * The copy of a file shipped with the repository (`data/<subdir>/<fileName>`): the published content,
+ * gzip-compressed, pinned by the SHA-256 of the compressed bytes so that a damaged copy is refused with both
+ * hashes before it is decompressed.
+ */
+export interface ShippedSpec {
+  /** Name of the shipped file, e.g. `binarized_mnist_test.amat.gz`. */
+  fileName: string;
+  /** SHA-256 of the shipped (gzip) file. */
+  sha256: string;
+  /** Size of the shipped file. */
+  bytes: number;
+}
+
 /** One data file and its pins. */
 export interface FileSpec {
   /** Canonical decompressed name, e.g. `binarized_mnist_train.amat` or `train-images-idx3-ubyte`. */
@@ -41,6 +56,8 @@ export interface FileSpec {
   count: number;
   /** Absent for fixtures, which are never downloaded. */
   remote?: RemoteSpec;
+  /** The copy shipped in the repository's `data/` folder (binarized MNIST only). */
+  shipped?: ShippedSpec;
 }
 
 /** A file published at a canonical URL. */
@@ -58,7 +75,12 @@ export const BINARIZED_MNIST_URL = "http://www.cs.toronto.edu/~larocheh/public/d
  */
 export const MNIST_URL = "https://storage.googleapis.com/cvdf-datasets/mnist/";
 
-function binarized(split: Split, sha256: string, rows: number): PublishedFile {
+function binarized(
+  split: Split,
+  sha256: string,
+  rows: number,
+  shipped: { sha256: string; bytes: number },
+): PublishedFile & { shipped: ShippedSpec } {
   const name = `binarized_mnist_${split}.amat`;
   const bytes = rows * 1568;
   return {
@@ -69,6 +91,7 @@ function binarized(split: Split, sha256: string, rows: number): PublishedFile {
     bytes,
     count: rows,
     remote: { fileName: name, url: `${BINARIZED_MNIST_URL}${name}`, sha256, bytes },
+    shipped: { fileName: `${name}.gz`, ...shipped },
   };
 }
 
@@ -98,16 +121,19 @@ export const DATA_FILES = {
     "train",
     "ad693b29f94c14277b095f5238ddefbbdaaae0939789dd2f4f0205278cee3e4d",
     50_000,
+    { sha256: "af247bd6075cf9adc4715459dcd5f13eaa99a2c92d8d81379a05da94770b6c0e", bytes: 2_196_952 },
   ),
   binarizedValid: binarized(
     "valid",
     "1de3d397c40fe8eeb33dafd4099a1f665ec01e96d9be234aaeeac8a34930e2e2",
     10_000,
+    { sha256: "533b71bc0198f4d73c54ae5fe6c96fc08dc3cf1b3fae24c5521dbc0452507e38", bytes: 439_620 },
   ),
   binarizedTest: binarized(
     "test",
     "e6687bfea3f820c174f33b7865140b2a2dd2930ef786f35d45795fc193b5ab2c",
     10_000,
+    { sha256: "32a3c54d03504632bf9f131b4a148c7567aa6fc87da017049b044bdc14c2a0f2", bytes: 416_802 },
   ),
   mnistTrainImages: mnist(
     "train-images-idx3-ubyte",

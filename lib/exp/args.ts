@@ -22,8 +22,9 @@ Options:
   --seeds 1,2,3      seeds to run, replacing the profile's
   --only KEY=VALUE   keep cells whose factor KEY has VALUE (repeatable; same key = or, different keys = and);
                      bundles match by label, e.g. --only grid=5x5
-  --data-dir DIR     dataset directory (default: REDRAW_DATA_DIR, else the cache; profiles with
-                     useFixtures use the committed fixtures unless --data-dir is given)
+  --data-dir DIR     dataset directory, searched first (default: REDRAW_DATA_DIR, else the cache); a file
+                     not there comes from the binarized MNIST shipped in data/; profiles with
+                     useFixtures use the committed fixtures unless --data-dir is given
   --runs-dir DIR     where run folders go (default runs/): DIR/NAME/RUN-ID/
   --reports-dir DIR  where the summary and report go (default reports/)
   --shard I/N        run only worker I's share of N (0 <= I < N); "--shard env" reads SLURM_ARRAY_TASK_ID and

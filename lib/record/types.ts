@@ -32,6 +32,12 @@ export interface DatasetRecord {
   splits: { train: number; valid: number; test: number };
   /** SHA-256 of each source file's (decompressed) content, by file name. */
   sha256: Record<string, string>;
+  /**
+   * Which copy of each file was read, by file name: how it was found (`data-dir` for `--data-dir`, `env` for
+   * `REDRAW_DATA_DIR`, `cache`, `shipped` for the repository's `data/`, `fixtures`), its path (relative to
+   * the repository when inside it) and the SHA-256 of the file as stored. Absent in older records.
+   */
+  copies?: Record<string, { source: string; path: string; sha256: string }>;
   binarize?: string;
   /** True when the committed test fixtures were used instead of the real files. */
   fixtures?: boolean;

@@ -100,6 +100,11 @@ const datasetFields: Record<keyof DatasetRecord, Check> = {
   name: nonEmpty,
   splits: shape<DatasetRecord["splits"]>({ train: count, valid: count, test: count }),
   sha256: recordOf(hex(64)),
+  copies: optional(recordOf(shape<NonNullable<DatasetRecord["copies"]>[string]>({
+    source: oneOf(["data-dir", "env", "cache", "shipped", "fixtures"]),
+    path: nonEmpty,
+    sha256: hex(64),
+  }))),
   binarize: optional(str),
   fixtures: optional(bool),
 };

@@ -401,9 +401,12 @@ function provenanceDetails(r: RunRecord): string {
         ? `${esc(m.dataset.name)}${
           m.dataset.binarize ? `, ${esc(m.dataset.binarize)} binarization` : ""
         }; splits ${esc(Object.entries(m.dataset.splits ?? {}).map(([k, v]) => `${k} ${v}`).join(", "))}<br>${
-          Object.entries(m.dataset.sha256 ?? {}).map(([f, h]) => `<code>${esc(f)}</code> ${esc(h)}`).join(
-            "<br>",
-          )
+          Object.entries(m.dataset.sha256 ?? {}).map(([f, h]) => {
+            const c = m.dataset.copies?.[f];
+            return `<code>${esc(f)}</code> ${esc(h)}${
+              c ? ` (${esc(c.source)} copy <code>${esc(c.path)}</code>)` : ""
+            }`;
+          }).join("<br>")
         }`
         : "—",
     ),

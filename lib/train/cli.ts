@@ -18,7 +18,9 @@ Model:    --preset NAME (paper | paper-no-attention | small; default small)  --T
 Training: --batch N  --lr X  --clip X (0 = none)  --epochs X  --steps N  --minutes X  --seed N (>= 1)
           --eval-every N  --valid-limit N  --test-limit N  --train-limit N  --eval-samples S  --iwae-k K
           --log-every N  --checkpoint-every N  --lr-decay-rate X --lr-decay-steps N
-Data:     --dataset binarized-mnist|mnist  --binarize dynamic|threshold  --data-dir DIR  --fixtures
+Data:     --dataset binarized-mnist|mnist  --binarize dynamic|threshold  --fixtures
+          --data-dir DIR (searched first; default REDRAW_DATA_DIR, else the cache; binarized MNIST files
+          not found there come from the copy shipped in data/)
           --download (fetch missing files from the canonical URLs, hash-checked)
 Run:      --backend auto|tensorflow|webgpu|wasm|cpu (default wasm)  --threads N (wasm threads, default 1;
           the numbers do not depend on it)  --run-dir DIR (default runs/train/<run-id>)
