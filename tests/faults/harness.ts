@@ -110,7 +110,7 @@ export function childEnv(extra: Record<string, string> = {}): Record<string, str
   return { ...env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...extra };
 }
 
-/** The subprocess command of `deno task <cli>` in `cwd`: `deno run -P=<set> <entry> ...args`. */
+/** The subprocess command of `deno task <cli>` in `cwd`: `deno run -q -P=<set> <entry> ...args`. */
 export function cliCommand(
   cwd: string,
   cli: keyof typeof CLIS,

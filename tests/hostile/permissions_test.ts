@@ -52,7 +52,7 @@ Deno.test("the permission sets write only their own folders and grant no unscope
 
 Deno.test("the fault suite runs each CLI exactly as its deno task does", () => {
   for (const [task, { set, entry }] of Object.entries(CLIS)) {
-    assertEquals(config.tasks[task], `deno run -P=${set} ${entry}`, `deno task ${task}`);
+    assertEquals(config.tasks[task], `deno run -q -P=${set} ${entry}`, `deno task ${task}`);
   }
 });
 
