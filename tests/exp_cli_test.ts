@@ -196,8 +196,13 @@ Deno.test("exp interrupted by a signal exits 130 and the next run resumes the in
   withDirs(async (runs, reports) => {
     const args = [SIX, "--profile", "smoke", "--only", "T=1", "--runs-dir", runs, "--reports-dir", reports];
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 30);
-    const r1 = await cli(args, { steps: 200, stepMs: 1 }, controller.signal);
+    // The signal arrives 30 ms into the first cell's training (200 steps of >= 1 ms): mid-cell however long
+    // loading the experiment takes on a busy machine.
+    const abortSoon = () => {
+      setTimeout(() => controller.abort(), 30);
+      return "completed" as const;
+    };
+    const r1 = await cli(args, { steps: 200, stepMs: 1, outcome: abortSoon }, controller.signal);
     assertEquals(r1.code, EXIT.sigint);
     assertStringIncludes(r1.stdout, "interrupted: run the same command again to resume");
     assertEquals(r1.rendered, []);
