@@ -13,8 +13,17 @@ import type { RunRecord } from "./records.ts";
 import { quantile, spread, thin } from "./stats.ts";
 import type { ArmSummary } from "./summary.ts";
 
-/** Points per line at most; longer curves are thinned evenly (first and last kept). */
-export const MAX_POINTS_PER_LINE = 2000;
+/**
+ * Points per line at most; longer curves are thinned evenly (first and last kept). 250 points on a 640-pixel
+ * plot are one every 2.6 pixels: the line looks the same, and the page stays under 1 MB.
+ */
+export const MAX_POINTS_PER_LINE = 250;
+
+/**
+ * Marked points (a dot or cross per point: validation evaluations, clipped steps) per series at most: dots 6
+ * pixels wide touch at ~100 across the plot, so more would only add bytes.
+ */
+export const MAX_MARKED_POINTS = 100;
 
 /** Width of a full-width chart's plotting area in pixels. */
 const WIDTH = 640;
@@ -34,6 +43,31 @@ const OURS_COLOR = "#d62728";
 const IWAE_COLOR = "#1f77b4";
 const PAPER_COLOR = "#7f7f7f";
 const DRAW_COLOR = "#222222";
+
+/**
+ * Rows as inline CSV data, each field named once instead of once per row: a long curve takes half the room in
+ * the page (and in the spec shown under its chart). Fields that are numbers in every row are parsed back as
+ * numbers; text is quoted when it holds a comma, a quote or a line break.
+ * @example
+ * ```ts
+ * import { csvData } from "./charts.ts";
+ * csvData([{ group: "posterior μ, log σ", step: 10, norm: 4.5 }], ["group", "step", "norm"]);
+ * // { values: 'group,step,norm\n"posterior μ, log σ",10,4.5',
+ * //   format: { type: "csv", parse: { step: "number", norm: "number" } } }
+ * ```
+ */
+export function csvData<T extends { [K in keyof T]: string | number }>(
+  rows: readonly T[],
+  fields: ReadonlyArray<keyof T & string>,
+): { values: string; format: { type: "csv"; parse: Record<string, "number"> } } {
+  const cell = (v: string | number) =>
+    typeof v === "number" ? String(v) : /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+  const numeric = fields.filter((f) => rows.length > 0 && rows.every((r) => typeof r[f] === "number"));
+  return {
+    values: [fields.join(","), ...rows.map((r) => fields.map((f) => cell(r[f])).join(","))].join("\n"),
+    format: { type: "csv", parse: Object.fromEntries(numeric.map((f) => [f, "number" as const])) },
+  };
+}
 
 /** A value rounded to two decimals, as the tables print it (so a chart's labels quote the table's numbers). */
 function r2(x: number): number {
@@ -171,6 +205,7 @@ function aggregate(
   arm: string,
   split: string,
   perRun: Array<Array<{ key: number; x: number; y: number }>>,
+  max = MAX_POINTS_PER_LINE,
 ): CurvePoint[] {
   const byKey = new Map<number, { xs: number[]; ys: number[] }>();
   for (const run of perRun) {
@@ -193,7 +228,7 @@ function aggregate(
       hi: r4(s.mean + s.std),
     };
   });
-  return thin(pts, MAX_POINTS_PER_LINE);
+  return thin(pts, max);
 }
 
 /** Which loss term a training-curve chart shows. */
@@ -227,6 +262,7 @@ export function curveData(arms: readonly ArmSummary[], q: CurveQuantity): CurveP
             y: q === "loss" ? e.bound.mean : e[q],
           }))
         ),
+        MAX_MARKED_POINTS,
       ),
     );
   }
@@ -267,11 +303,11 @@ export function curveChart(
       config: CONFIG,
       width: WIDTH,
       height: 240,
-      data: { values: data },
+      data: csvData(data, ["arm", "split", "x", "y", "lo", "hi"]),
       encoding: { x, color },
       layer: [
         {
-          mark: { type: "area", opacity: 0.18, clip: true },
+          mark: { type: "area", opacity: 0.18, clip: true, aria: false },
           encoding: {
             y: { field: "lo", type: "quantitative", scale: yScale, title: QUANTITY_TITLE[q] },
             y2: { field: "hi" },
@@ -279,7 +315,7 @@ export function curveChart(
           },
         },
         {
-          mark: { type: "line", strokeWidth: 1.5, clip: true },
+          mark: { type: "line", strokeWidth: 1.5, clip: true, aria: false },
           encoding: {
             y: { field: "y", type: "quantitative", scale: yScale, title: QUANTITY_TITLE[q] },
             strokeDash: {
@@ -440,7 +476,7 @@ export function gradientChart(arm: ArmSummary, groupDomain?: readonly string[]):
         norm: r4(g.globalNormBefore),
       }))
     ),
-    MAX_POINTS_PER_LINE,
+    MAX_MARKED_POINTS,
   );
   const threshold = arm.config.train.clipNorm;
   const x = { field: "step", type: "quantitative", title: "training step", axis: { format: "~s" } } as const;
@@ -452,8 +488,8 @@ export function gradientChart(arm: ArmSummary, groupDomain?: readonly string[]):
   } as const;
   const layers: unknown[] = [
     {
-      data: { values: rows },
-      mark: { type: "line", strokeWidth: 1.3 },
+      data: csvData(rows, ["group", "step", "norm"]),
+      mark: { type: "line", strokeWidth: 1.3, aria: false },
       encoding: {
         x,
         y,
@@ -480,7 +516,7 @@ export function gradientChart(arm: ArmSummary, groupDomain?: readonly string[]):
   }
   if (clips.length) {
     layers.push({
-      data: { values: clips.map((c) => ({ ...c, event: "clipped step" })) },
+      data: csvData(clips.map((c) => ({ ...c, event: "clipped step" })), ["step", "norm", "event"]),
       mark: { type: "point", shape: "cross", size: 36, filled: true, color: OURS_COLOR },
       encoding: {
         x,

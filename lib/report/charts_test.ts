@@ -7,12 +7,14 @@ import {
 } from "../../tests/fixtures/report/synthetic.ts";
 import {
   ablationChart,
+  csvData,
   curveChart,
   curveData,
   gradientChart,
   gradientGroups,
   groupNorms,
   klChart,
+  MAX_MARKED_POINTS,
   MAX_POINTS_PER_LINE,
   nllChart,
   numericFactors,
@@ -64,7 +66,7 @@ Deno.test("the ablation chart plots each completed T and leaves out the failed T
   assertEquals(svg.includes("T: 64;"), false);
 });
 
-Deno.test("training curves are thinned to at most 2,000 points per line and keep the last step", () => {
+Deno.test("training curves are thinned to at most MAX_POINTS_PER_LINE points per line and keep the last step", () => {
   const r = synthRecord({ experiment: "long", cell: {}, seed: 1, finalBound: 90, lines: 20, samples: false });
   r.metrics = Array.from(
     { length: 30_000 },
@@ -108,4 +110,38 @@ Deno.test("charts with nothing to draw are null, so the page says so instead of 
   assertEquals(curveChart(arms, "loss"), null);
   assertEquals(klChart(arms), null);
   assertEquals(gradientChart(arms[0]), null);
+});
+
+Deno.test("validation points are thinned to at most MAX_MARKED_POINTS per line and keep the last evaluation", () => {
+  const r = synthRecord({ experiment: "long", cell: {}, seed: 1, finalBound: 90, lines: 20, samples: false });
+  r.evals = Array.from(
+    { length: 1_000 },
+    (_, i) => ({ ...r.evals[0], step: (i + 1) * 10, imagesSeen: (i + 1) * 640 }),
+  );
+  const valid = curveData(summarizeArms([r]), "loss").filter((p) => p.split === "validation");
+  assertEquals(valid.length, MAX_MARKED_POINTS);
+  assertEquals(valid.at(-1)?.x, 1_000 * 640);
+});
+
+Deno.test("csvData() quotes text with commas and quotes, and Vega reads it back to the same values", async () => {
+  const rows = [
+    { group: "posterior μ, log σ", step: 10, norm: 4.5 },
+    { group: 'say "hi"', step: 20, norm: 0.125 },
+  ];
+  const data = csvData(rows, ["group", "step", "norm"]);
+  assertEquals(data.values, 'group,step,norm\n"posterior μ, log σ",10,4.5\n"say ""hi""",20,0.125');
+  assertEquals(data.format, { type: "csv", parse: { step: "number", norm: "number" } });
+  const spec = {
+    data,
+    mark: "point",
+    encoding: {
+      x: { field: "step", type: "quantitative" },
+      y: { field: "norm", type: "quantitative" },
+      color: { field: "group", type: "nominal" },
+    },
+  } as const;
+  const { svg, warnings } = await renderChartSvg(spec, "csv");
+  assertEquals(warnings, []);
+  assertStringIncludes(svg, "step: 10; norm: 4.5; group: posterior μ, log σ");
+  assertStringIncludes(svg, "norm: 0.125; group: say &quot;hi&quot;");
 });

@@ -13,6 +13,7 @@ import {
   gradientChart,
   gradientGroups,
   klChart,
+  MAX_MARKED_POINTS,
   MAX_POINTS_PER_LINE,
   nllChart,
   numericFactors,
@@ -502,7 +503,9 @@ export async function experimentReportHtml(
       paper: a.paper?.nll ?? null,
     })),
   };
-  const thinNote = `Curves with more than ${fmtInt(MAX_POINTS_PER_LINE)} points are thinned evenly.`;
+  const thinNote = `Curves with more than ${
+    fmtInt(MAX_POINTS_PER_LINE)
+  } points, and validation points beyond ${fmtInt(MAX_MARKED_POINTS)}, are thinned evenly.`;
   const curve = (q: CurveQuantity, title: string): ChartPlan => {
     const c = curveChart(arms, q);
     return {
@@ -539,9 +542,13 @@ export async function experimentReportHtml(
   const grads = await renderCharts(
     arms.map((a) => ({
       title: `Gradient norms: ${a.label}`,
-      caption: `Per variable group (enc, dec, read, write, post, init), mean over seeds; ${
+      caption: `Per variable group (enc, dec, read, write, post, init), mean over seeds; lines thinned to ${
+        fmtInt(MAX_POINTS_PER_LINE)
+      } points; ${
         a.config.train.clipNorm > 0
-          ? `crosses: steps clipped at global norm ${esc(a.config.train.clipNorm)} (dashed).`
+          ? `crosses: steps clipped at global norm ${
+            esc(a.config.train.clipNorm)
+          } (dashed), thinned evenly to at most ${fmtInt(MAX_MARKED_POINTS)}.`
           : "no clipping."
       }`,
       spec: gradientChart(a, groupDomain),

@@ -5,11 +5,13 @@ import {
   apngBytes,
   blankImage,
   canvasImage,
+  changedRegion,
   drawBox,
   pngBytes,
   pngDataUri,
   sampleGridPng,
   sequenceApng,
+  sequenceFrames,
   sequenceStripPng,
   WRITE_COLOR,
 } from "./images.ts";
@@ -78,4 +80,89 @@ Deno.test("sample grids and strips have the sizes their layout implies", () => {
   const strip = decode(sequenceStripPng(synthSequence(1, 20, 28, 28, false), 3, 16));
   assertEquals([strip.width, strip.height], [16 * 84 + 17 * 2, 2 * 84 + 3 * 2]);
   assert(pngDataUri(new Uint8Array([1, 2, 3])).startsWith("data:image/png;base64,AQID"));
+});
+
+/**
+ * Plays an APNG as the specification says (each frame's rectangle drawn over the previous output; every
+ * frame of apngBytes() has dispose_op and blend_op 0): fast-png's decodeApng() starts each partial frame
+ * from a blank buffer instead, so the frames are composited here from their own chunks.
+ */
+function playApng(bytes: Uint8Array): Uint8Array[] {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const chunks: Array<{ type: string; data: Uint8Array }> = [];
+  for (let off = 8; off + 12 <= bytes.length;) {
+    const len = dv.getUint32(off);
+    chunks.push({
+      type: String.fromCharCode(...bytes.subarray(off + 4, off + 8)),
+      data: bytes.subarray(off + 8, off + 8 + len),
+    });
+    off += 12 + len;
+  }
+  const ihdr = chunks.find((c) => c.type === "IHDR")!.data;
+  const width = new DataView(ihdr.buffer, ihdr.byteOffset).getUint32(0);
+  const height = new DataView(ihdr.buffer, ihdr.byteOffset).getUint32(4);
+  const out: Uint8Array[] = [];
+  const canvas = new Uint8Array(width * height * 3);
+  let region: number[] = [];
+  let parts: Uint8Array[] = [];
+  const flush = () => {
+    if (parts.length === 0) return;
+    const [w, h, x, y] = region;
+    const head = ihdr.slice();
+    new DataView(head.buffer).setUint32(0, w);
+    new DataView(head.buffer).setUint32(4, h);
+    // A plain PNG of the rectangle (fast-png does not check CRCs unless asked, so they stay 0).
+    const chunk = (type: string, data: Uint8Array) => {
+      const b = new Uint8Array(12 + data.length);
+      new DataView(b.buffer).setUint32(0, data.length);
+      b.set([...type].map((ch) => ch.charCodeAt(0)), 4);
+      b.set(data, 8);
+      return b;
+    };
+    const pieces = [
+      new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      chunk("IHDR", head),
+      ...parts.map((p) => chunk("IDAT", p)),
+      chunk("IEND", new Uint8Array(0)),
+    ];
+    const png = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+    pieces.reduce((off, p) => (png.set(p, off), off + p.length), 0);
+    const img = decode(png);
+    for (let r = 0; r < h; r++) {
+      canvas.set(img.data.subarray(r * w * 3, (r + 1) * w * 3) as Uint8Array, ((y + r) * width + x) * 3);
+    }
+    out.push(canvas.slice());
+    parts = [];
+  };
+  for (const c of chunks) {
+    if (c.type === "fcTL") {
+      flush();
+      const f = new DataView(c.data.buffer, c.data.byteOffset);
+      region = [f.getUint32(4), f.getUint32(8), f.getUint32(12), f.getUint32(16)];
+      assertEquals([c.data[24], c.data[25]], [0, 0]);
+    } else if (c.type === "IDAT") parts.push(c.data);
+    else if (c.type === "fdAT") parts.push(c.data.subarray(4));
+  }
+  flush();
+  return out;
+}
+
+Deno.test("an APNG that stores only each frame's changed rectangle plays exactly the frames it was given", () => {
+  const frames = sequenceFrames(synthSequence(3, 12, 28, 28, true), 4);
+  frames.push(frames[frames.length - 1]); // an unchanged frame still plays
+  const played = playApng(apngBytes(frames, frames.map(() => 100)));
+  assertEquals(played.length, frames.length);
+  played.forEach((f, i) => assert(f.every((v, k) => v === frames[i].data[k]), `frame ${i} differs`));
+  // Smaller than full frames: a later frame stores only where the canvas and the boxes changed.
+  const full = frames.reduce((n, f) => n + pngBytes(f).length, 0);
+  assert(apngBytes(frames, frames.map(() => 100)).length < full / 2);
+});
+
+Deno.test("changedRegion() is the smallest rectangle around every differing pixel, or null when none differs", () => {
+  const a = blankImage(10, 8);
+  const b = blankImage(10, 8);
+  assertEquals(changedRegion(a, b), null);
+  b.data[(2 * 10 + 7) * 3 + 1] = 9; // pixel (7, 2), green channel
+  b.data[(5 * 10 + 3) * 3] = 1; // pixel (3, 5), red channel
+  assertEquals(changedRegion(a, b), { x: 3, y: 2, width: 5, height: 4 });
 });

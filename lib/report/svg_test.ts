@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import type { TopLevelSpec } from "vega-lite";
-import { prefixSvgIds, renderChartSvg } from "./svg.ts";
+import { compactSvgNumbers, prefixSvgIds, renderChartSvg } from "./svg.ts";
 
 const data = { values: [{ x: 1, y: 80.97 }, { x: 2, y: 87.4 }] };
 
@@ -51,4 +51,14 @@ Deno.test("prefixSvgIds() rewrites ids and every reference to them, and leaves o
   assertStringIncludes(out, 'xlink:href="#chart-3-clip1"');
   assertStringIncludes(out, 'xmlns="http://www.w3.org/2000/svg"');
   assertEquals(/ id="(?!chart-3-)/.test(out), false);
+});
+
+Deno.test("compactSvgNumbers() rounds geometry to 0.1 pixel and leaves labels and other attributes exact", () => {
+  const svg = `<path aria-label="y: 80.97123" transform="translate(517.3333333333334,60.25222526309802)" ` +
+    `d="M-0.04,1.2499999L3,1.96e-7Z" stroke-width="1.25"/><text>0.123456</text>`;
+  assertEquals(
+    compactSvgNumbers(svg),
+    `<path aria-label="y: 80.97123" transform="translate(517.3,60.3)" d="M0,1.2L3,0Z" stroke-width="1.25"/>` +
+      `<text>0.123456</text>`,
+  );
 });
