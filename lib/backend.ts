@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { BackendRequest } from "./train/api.ts";
 import { engineThreads, setEngineThreads, stopWasmEngine, wasmEngine } from "./wasm/engine.ts";
 import { installWebgpuGuards } from "./webgpu.ts";
+import { threadsProblem } from "./wasm/threads.ts";
 
 export type { BackendRequest };
 
@@ -172,16 +173,10 @@ async function patchWasmThreads(threads: number): Promise<void> {
  * Asks for tfjs-wasm's multithreaded build with `n` threads (1 = the single-threaded SIMD build, the
  * default). Must be called before the wasm backend is first initialised; the threads then live until
  * {@linkcode stopWasmThreads} or process exit. Only XNNPACK kernels (matrix products, sigmoid) use them.
- * @example
- * ```ts
- * setWasmThreads(2);
- * await initBackend("wasm"); // device: "tfjs-wasm (SIMD, 2 threads)"
- * ```
  */
 export function setWasmThreads(n: number): void {
-  if (!Number.isInteger(n) || n < 1 || n > 8) {
-    throw new RangeError(`The wasm thread count must be an integer from 1 to 8, got ${JSON.stringify(n)}`);
-  }
+  const problem = threadsProblem(String(n));
+  if (problem) throw new RangeError(`The wasm thread count ${JSON.stringify(n)} ${problem}`);
   if (wasmInstantiated()) {
     throw new Error(`setWasmThreads(${n}) must be called before the wasm backend is initialised`);
   }
@@ -280,10 +275,6 @@ async function tryTensorflow(): Promise<string> {
 /**
  * Initialises the requested backend and verifies it. `auto` tries tensorflow, then a hardware WebGPU adapter
  * (never a software one such as llvmpipe), then wasm.
- * @example
- * ```ts
- * const info = await initBackend("wasm"); // { name: "wasm", device: "tfjs-wasm (SIMD, 1 thread)", ... }
- * ```
  */
 export async function initBackend(request: BackendRequest): Promise<BackendInfo> {
   registerFastMatMulGradient();

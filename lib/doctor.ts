@@ -113,15 +113,30 @@ export async function doctor(
   return lines;
 }
 
+/** The usage text (`--help`). */
+export const DOCTOR_USAGE = `Usage: deno task doctor [--data-dir DIR] [--no-verify]
+
+Prints what this machine offers redraw: Deno and tfjs versions, which backends initialise (and why not), the
+WebGPU adapter, where data is looked for and which files are present and verified, and free disk space.
+
+Options:
+  --data-dir DIR   dataset folder to inspect (default: REDRAW_DATA_DIR, else the cache)
+  --no-verify      list the data files without hashing them
+  -h, --help       this text`;
+
 if (import.meta.main) {
   const args = Deno.args;
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(DOCTOR_USAGE);
+    Deno.exit(0);
+  }
   const dataIdx = args.indexOf("--data-dir");
   const bad = args.find((a, i) => !["--data-dir", "--no-verify"].includes(a) && args[i - 1] !== "--data-dir");
   if (bad) {
     console.error(
       `doctor: unknown argument ${
         JSON.stringify(bad)
-      } (usage: deno task doctor [--data-dir DIR] [--no-verify])`,
+      } (usage: deno task doctor [--data-dir DIR] [--no-verify]; see --help)`,
     );
     Deno.exit(2);
   }

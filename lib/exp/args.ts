@@ -7,6 +7,7 @@ import { parseArgs } from "@std/cli";
 import type { BackendRequest } from "../train/api.ts";
 import { show, UsageError } from "./errors.ts";
 import { parseShard, type Shard, shardFromEnv } from "./shard.ts";
+import { threadsProblem } from "../wasm/threads.ts";
 
 /** The usage text (`--help`). */
 export const USAGE = `Usage: deno task exp NAME [options]
@@ -17,8 +18,8 @@ yet. Finished runs are skipped, interrupted ones resume from their checkpoint, f
 Options:
   --profile P        smoke | quick | paper (or another profile of the experiment); default quick
   --backend B        auto | tensorflow | webgpu | wasm | cpu; default wasm (bit-identical resume)
-  --threads N        threads of redraw's wasm kernels (default 1; use the number of cores: 2 is ~1.6x
-                     faster on a 2-core machine; the numbers are bit-identical)
+  --threads N        threads of redraw's wasm kernels (default 1; at most, and best, the number of cores:
+                     2 is ~1.6x faster on a 2-core machine; the numbers are bit-identical)
   --seeds 1,2,3      seeds to run, replacing the profile's
   --only KEY=VALUE   keep cells whose factor KEY has VALUE (repeatable; same key = or, different keys = and);
                      bundles match by label, e.g. --only grid=5x5
@@ -171,9 +172,8 @@ export function parseExpArgs(argv: readonly string[], env: Record<string, string
   }
   const threadsText = a.threads as string | undefined;
   const threads = threadsText === undefined ? 1 : Number(threadsText);
-  if (!Number.isInteger(threads) || threads < 1 || threads > 8) {
-    throw new UsageError(`--threads ${threadsText}: must be an integer from 1 to 8`);
-  }
+  const threadsWrong = threadsText === undefined ? null : threadsProblem(threadsText);
+  if (threadsWrong) throw new UsageError(`--threads ${threadsText}: ${threadsWrong}`);
   const shardText = a.shard as string | undefined;
   let shard: Shard | null = null;
   if (shardText === "env") {

@@ -102,9 +102,15 @@ Deno.test("parseSeeds() refuses a repeated seed", () => {
   assertThrows(() => parseSeeds("1,2,1"), UsageError, "--seeds 1,2,1: seed 1 is given twice");
 });
 
-Deno.test("parseExpArgs() takes --threads from 1 to 8 and names the flag otherwise", () => {
+Deno.test("parseExpArgs() takes --threads up to the machine's cores and says what limits it otherwise", () => {
+  const cores = navigator.hardwareConcurrency;
   assertEquals(parseExpArgs(["smoke"]).threads, 1);
-  for (const bad of ["0", "9", "1.5", "two"]) {
-    assertThrows(() => parseExpArgs(["smoke", "--threads", bad]), UsageError, `--threads ${bad}`);
+  assertEquals(parseExpArgs(["smoke", "--threads", String(cores)]).threads, cores);
+  for (const bad of ["0", String(cores + 1), "1.5", "two"]) {
+    assertThrows(
+      () => parseExpArgs(["smoke", "--threads", bad]),
+      UsageError,
+      `--threads ${bad}: must be an integer from 1 to ${cores}, the cores of this machine`,
+    );
   }
 });

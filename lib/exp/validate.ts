@@ -24,8 +24,10 @@ import {
   filterCells,
   gridSize,
   MAX_RUNS,
+  MODEL_KEYS,
   resolveConfig,
   settingSection,
+  TRAIN_KEYS,
 } from "./grid.ts";
 import { canonicalJson, cellLabel, runIdFor } from "./runid.ts";
 
@@ -142,6 +144,15 @@ class Checker {
     if (!Array.isArray(v)) this.fail(path, `must be a list of values like [1, 2], got ${show(v)}`);
     if (v.length === 0) this.fail(path, `is empty: give at least one value`);
     if (v.length > MAX_FACTOR_VALUES) this.fail(path, `has ${v.length} values; at most ${MAX_FACTOR_VALUES}`);
+    if (settingSection(key) === null && !v.some(isPlainObject)) {
+      // A misspelt setting (atention: [true, false]) reads as a combined factor with bad values otherwise.
+      this.fail(
+        path,
+        `is not a setting (model settings: ${MODEL_KEYS.join(", ")}; training settings: ${
+          TRAIN_KEYS.join(", ")
+        }); a combined factor's values set settings, like { readN: 2, writeN: 2 }`,
+      );
+    }
     const seen = new Map<string, number>();
     v.forEach((x, i) => {
       const p = `${path}[${i}]`;
@@ -253,6 +264,7 @@ function checkTarget(ch: Checker, v: unknown, path: string): PaperTarget | null 
  * The paper target of a cell, or null. Assumes a validated experiment.
  * @example
  * ```ts
+ * const exp = await loadExperiment("attention-ablation");
  * paperTargetFor(exp, { attention: false }); // { row: "DRAW without attention", nats: 87.4 }
  * ```
  */
@@ -476,8 +488,8 @@ function checkImports(ch: Checker, source: string, fileUrl: URL, root: string): 
  * name), a forbidden import or any invalid content.
  * @example
  * ```ts
- * const exp = await loadExperiment("attention-ablation");
- * const fromFile = await loadExperiment("tests/fixtures/experiments/valid-tiny.ts");
+ * const exp = await loadExperiment("attention-ablation"); // experiments/attention-ablation.ts
+ * exp.name; // "attention-ablation"
  * ```
  */
 export async function loadExperiment(nameOrPath: string, root = PROJECT_ROOT): Promise<Experiment> {

@@ -106,8 +106,8 @@ const MALFORMED: Array<[string, (s: Record<string, unknown>) => unknown, string]
   ],
   [
     "a combined factor value that is not an object",
-    (s) => ({ ...s, factors: { grid: [2] } }),
-    `factors.grid[0] must be an object like { readN: 2, writeN: 2 }`,
+    (s) => ({ ...s, factors: { grid: [{ readN: 2, writeN: 2 }, 2] } }),
+    `factors.grid[1] must be an object like { readN: 2, writeN: 2 }`,
   ],
   [
     "a typo inside a combined factor",
@@ -133,6 +133,11 @@ const MALFORMED: Array<[string, (s: Record<string, unknown>) => unknown, string]
     "a factor with a path in its name",
     (s) => ({ ...s, factors: { "../x": [1] } }),
     `factors["../x"] is not a valid factor name`,
+  ],
+  [
+    "a misspelt setting as a factor",
+    (s) => ({ ...s, factors: { atention: [true, false] } }),
+    `factors.atention is not a setting (model settings: A, B, T, nZ,`,
   ],
   [
     "seeds as a factor",

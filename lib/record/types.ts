@@ -41,6 +41,8 @@ export interface DatasetRecord {
   binarize?: string;
   /** True when the committed test fixtures were used instead of the real files. */
   fixtures?: boolean;
+  /** The data folder the files were looked for in, absolute (absent with the fixtures): `verify` reuses it. */
+  dir?: string;
 }
 
 /** Where and with what the run executed. */

@@ -107,6 +107,7 @@ const datasetFields: Record<keyof DatasetRecord, Check> = {
   }))),
   binarize: optional(str),
   fixtures: optional(bool),
+  dir: optional(nonEmpty),
 };
 
 const environmentFields: Record<keyof EnvironmentRecord, Check> = {
@@ -270,10 +271,6 @@ function problem<T>(fields: Record<keyof T, Check>): (value: unknown) => string 
  * Checks a parsed `manifest.json`: every field of {@linkcode Manifest} present and typed (the run config
  * through `validateRunConfig`). Throws a {@linkcode RecordError} starting with `where`.
  * Does not judge `formatVersion` against this redraw's version: `readManifest` does.
- * @example
- * ```ts
- * const m = validateManifest(JSON.parse(text), "runs/smoke/abc/manifest.json");
- * ```
  */
 export function validateManifest(value: unknown, where = "manifest.json"): Manifest {
   return validate<Manifest>(manifestFields, value, where);

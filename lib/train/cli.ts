@@ -7,6 +7,7 @@ import { parseArgs } from "@std/cli";
 import { initBackend, parseBackend, setWasmThreads } from "../backend.ts";
 import type { DrawConfig } from "../draw/config.ts";
 import { runIdFor } from "../exp/runid.ts";
+import { threadsProblem } from "../wasm/threads.ts";
 import { type RunConfig, runConfigFromPreset, type TrainConfig } from "./config.ts";
 
 /** Usage text. */
@@ -22,8 +23,8 @@ Data:     --dataset binarized-mnist|mnist  --binarize dynamic|threshold  --fixtu
           --data-dir DIR (searched first; default REDRAW_DATA_DIR, else the cache; binarized MNIST files
           not found there come from the copy shipped in data/)
           --download (fetch missing files from the canonical URLs, hash-checked)
-Run:      --backend auto|tensorflow|webgpu|wasm|cpu (default wasm)  --threads N (wasm threads, default 1;
-          the numbers do not depend on it)  --run-dir DIR (default runs/train/<run-id>)
+Run:      --backend auto|tensorflow|webgpu|wasm|cpu (default wasm)  --threads N (wasm threads, default 1, at
+          most the machine's cores; the numbers do not depend on it)  --run-dir DIR (default runs/train/<run-id>)
           --dry-run (print the resolved config and run id)  --help
 Exit status: 0 completed, 1 failed (non-finite loss, bad data), 2 bad flags, 130 interrupted by SIGINT,
 143 interrupted by SIGTERM (as \`deno task exp\`).`;
@@ -91,6 +92,13 @@ export function numberFlag(flag: string, text: string, integer: boolean): number
   return v;
 }
 
+/** `--threads N`: an integer from 1 to this machine's cores. */
+function threadsFlag(text: string): number {
+  const problem = threadsProblem(text);
+  if (problem) throw new FlagError(`--threads ${JSON.stringify(text)}: ${problem}`);
+  return Number(text);
+}
+
 /** Parsed `train` arguments. */
 export interface TrainArgs {
   config: RunConfig;
@@ -152,7 +160,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
   return {
     config,
     backend: parseBackend(typeof a.backend === "string" ? a.backend : "wasm"),
-    threads: typeof a.threads === "string" ? numberFlag("threads", a.threads, true) : 1,
+    threads: typeof a.threads === "string" ? threadsFlag(a.threads) : 1,
     dataDir: typeof a["data-dir"] === "string" ? a["data-dir"] : undefined,
     fixtures: a.fixtures === true,
     download: a.download === true,
@@ -185,10 +193,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     console.error(
       `train: --run-dir ${runDir}: this process may not write there (\`deno task train\` writes only in runs/)`,
     );
-    return 2;
-  }
-  if (args.threads < 1 || args.threads > 8) {
-    console.error(`train: --threads must be an integer from 1 to 8, got ${args.threads}`);
     return 2;
   }
   if (args.threads > 1 && (args.backend === "wasm" || args.backend === "auto")) setWasmThreads(args.threads);

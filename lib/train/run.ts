@@ -7,8 +7,16 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { resolve } from "node:path";
 import { currentBackend, initBackend } from "../backend.ts";
-import { Batcher, type Dataset, datasetRecord, loadDataset, sampleBernoulli } from "../data/mod.ts";
+import {
+  Batcher,
+  type Dataset,
+  datasetRecord,
+  loadDataset,
+  resolveDataDir,
+  sampleBernoulli,
+} from "../data/mod.ts";
 import type { DrawConfig } from "../draw/config.ts";
 import { createParams, type DrawParams, paramShapes } from "../draw/params.ts";
 import { drawEpsilon } from "../draw/model.ts";
@@ -203,7 +211,11 @@ export const trainRun: TrainRunner = async (opts) => {
         root: config.seed,
         streams: Object.fromEntries(Object.entries(seeds).map(([k, s]) => [k, s.seed])),
       },
-      dataset: { ...datasetRecord([data.train, data.valid, data.test]), fixtures: opts.useFixtures ?? false },
+      dataset: {
+        ...datasetRecord([data.train, data.valid, data.test]),
+        fixtures: opts.useFixtures ?? false,
+        ...(opts.useFixtures ? {} : { dir: resolve(resolveDataDir({ dataDir: opts.dataDir })) }),
+      },
       environment: await collectEnvironment({
         requested: backend.requested,
         obtained: backend.name,

@@ -1,6 +1,6 @@
 /**
  * `deno task verify <run-dir> [--steps K]`: re-executes the first K steps of a recorded run from its
- * manifest (config, seeds, data) in a scratch folder and compares every recorded metric bit for bit.
+ * manifest (config, seeds, data folder) in a scratch folder and compares every recorded metric bit for bit.
  * @module
  */
 import { parseArgs } from "@std/cli";
@@ -9,6 +9,23 @@ import { readJsonl } from "../record/io.ts";
 import { lockfileSha256, readManifest } from "../record/manifest.ts";
 import type { EvalLine, GradientLine, Manifest, MetricLine } from "../record/types.ts";
 import { FlagError, numberFlag } from "./cli.ts";
+
+/** The usage text (`--help`). */
+export const VERIFY_USAGE = `Usage: deno task verify <run-dir> [--steps K] [--data-dir DIR] [--backend B]
+
+Re-executes the first K steps of the run in <run-dir> from its manifest (config, seeds, data folder) in a
+scratch folder under runs/, and compares every recorded metric, gradient statistic and validation bound bit
+for bit (timings excepted).
+
+Options:
+  --steps K        steps to re-execute (default: the recorded ones, at most 50)
+  --data-dir DIR   dataset folder (default: the one recorded in the run's manifest; runs on the committed
+                   fixtures use them again)
+  --backend B      auto | tensorflow | webgpu | wasm | cpu (default: the recorded backend)
+  -h, --help       this text
+
+Exit status: 0 identical, 1 a difference (the first one is printed) or a run that cannot be read,
+2 bad command line.`;
 
 /** Fields that measure time, not maths: never compared. */
 const TIMING_FIELDS = new Set(["wallTime", "imagesPerSec"]);
@@ -110,7 +127,7 @@ async function scratchFolder(): Promise<string> {
 
 /**
  * Re-executes the first `steps` steps of the run in `runDir` and compares metrics, gradient statistics and
- * evaluations. The backend defaults to the recorded one.
+ * evaluations. The backend defaults to the recorded one, the data folder to the manifest's `dataset.dir`.
  */
 export async function verifyRun(
   runDir: string,
@@ -147,7 +164,7 @@ export async function verifyRun(
       cell: manifest.cell,
       runId: manifest.runId,
       config: manifest.config,
-      dataDir: opts.dataDir,
+      dataDir: opts.dataDir ?? manifest.dataset.dir,
       useFixtures: manifest.dataset.fixtures ?? false,
       command: `deno task verify ${runDir}`,
       maxSteps: steps,
@@ -187,12 +204,18 @@ export async function main(argv: readonly string[]): Promise<number> {
     try {
       a = parseArgs(argv, {
         string: ["steps", "data-dir", "backend"],
+        boolean: ["help"],
+        alias: { h: "help" },
         unknown: (x) => (unknown.push(x), false),
       });
     } catch (e) {
       throw new FlagError((e as Error).message); // e.g. `Flag "--steps" needs a value`
     }
-    if (unknown.length) throw new FlagError(`Unknown flag ${JSON.stringify(unknown[0])}`);
+    if (unknown.length) throw new FlagError(`Unknown flag ${JSON.stringify(unknown[0])} (see --help)`);
+    if (a.help) {
+      console.log(VERIFY_USAGE);
+      return 0;
+    }
     if (a._.length !== 1) {
       throw new FlagError("Usage: deno task verify <run-dir> [--steps K] [--data-dir DIR] [--backend B]");
     }

@@ -222,4 +222,16 @@ function hasSection(bytes: Uint8Array, id: number): boolean {
   return false;
 }
 
-if (import.meta.main) await main();
+/** The usage text (`--help`). */
+const BUILD_USAGE = `Usage: deno task build-wasm
+
+Compiles lib/wasm/src/*.c with clang (wasm32, 128-bit SIMD; Debian: apt-get install clang lld) into
+lib/wasm/module.ts, with the sources' SHA-256 that lib/wasm/module_test.ts checks. Takes no options.`;
+
+if (import.meta.main) {
+  if (Deno.args.includes("--help") || Deno.args.includes("-h")) console.log(BUILD_USAGE);
+  else if (Deno.args.length > 0) {
+    console.error(`build-wasm: unexpected argument ${JSON.stringify(Deno.args[0])} (see --help)`);
+    Deno.exit(2);
+  } else await main();
+}

@@ -31,6 +31,12 @@ const EXP: Case[] = [
   [["smoke", "--poll", "-1"], 2, "exp: --poll -1: must be a number of seconds"],
   [["smoke", "--poll", "NaN"], 2, "exp: --poll NaN: must be a number of seconds"],
   [["smoke", "--backend", "quantum"], 2, "exp: --backend quantum: must be one of"],
+  [
+    ["smoke", "--threads", "100000"],
+    2,
+    "exp: --threads 100000: must be an integer from 1 to " +
+    `${navigator.hardwareConcurrency}, the cores of this machine (navigator.hardwareConcurrency)`,
+  ],
   [["smoke", "--dry-run=yes"], 2, `exp: Flag "--dry-run" takes no value, got "yes"`],
   [["smoke", "--force", "--force"], 2, `exp: Flag "--force" is given twice`],
   [["smoke", "other"], 2, `exp: Expected one experiment name, got "smoke" "other"`],
@@ -53,6 +59,11 @@ const TRAIN: Case[] = [
   [["--batch", "0"], 2, "train: run.train.batchSize must be an integer from 1 to 65536, got 0"],
   [["--seed", "1.5"], 2, `train: --seed must be an integer, got "1.5"`],
   [["--backend", "quantum"], 2, "train: --backend must be one of"],
+  [
+    ["--threads", "100000"],
+    2,
+    `train: --threads "100000": must be an integer from 1 to ${navigator.hardwareConcurrency}`,
+  ],
   [["--preset", "nope"], 2, `train: Unknown model preset "nope"`],
   [["--attention", "maybe"], 2, `train: Unexpected argument "maybe"`],
   [
@@ -135,4 +146,22 @@ Deno.test(`verify and report refuse ${VERIFY.length + REPORT.length} malformed c
       ["smoke"],
       "scratch left behind",
     );
+    // Without --data-dir, verify looks for the data where the manifest says the run found it.
+    const manifestPath = `${p.dir}/${run}/manifest.json`;
+    const manifest = JSON.parse(await Deno.readTextFile(manifestPath));
+    manifest.dataset = { ...manifest.dataset, fixtures: false, dir: "/nonexistent/recorded-data" };
+    await Deno.writeTextFile(manifestPath, JSON.stringify(manifest, null, 2));
+    const recorded = await runCli(p.dir, "verify", [run, "--steps", "1"]);
+    assertEquals(recorded.code, 1, show(recorded));
+    assertStringIncludes(recorded.stderr, "/nonexistent/recorded-data");
+    const given = await runCli(p.dir, "verify", [
+      run,
+      "--steps",
+      "1",
+      "--data-dir",
+      "/nonexistent/given-data",
+    ]);
+    assertEquals(given.code, 1, show(given));
+    assertStringIncludes(given.stderr, "/nonexistent/given-data");
+    assertEquals(given.stderr.includes("/nonexistent/recorded-data"), false, show(given));
   }));
