@@ -169,7 +169,8 @@ export interface RatioRow {
  * each side's runs at the thread count of its best run; configs missing either side are left out.
  * @example
  * ```ts
- * ratioSummary(results).map((r) => `${r.config}: ${r.bestRatio.toFixed(2)}`);
+ * const results = JSON.parse(await Deno.readTextFile("bench/results/2026-11-26-vm.json"));
+ * ratioSummary(results).map((r) => `${r.config}: ${r.bestRatio.toFixed(2)}`); // ["a: 1.23", "b: 1.26", "c: 1.01"]
  * ```
  */
 export function ratioSummary(r: Results): RatioRow[] {

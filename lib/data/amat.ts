@@ -30,9 +30,11 @@ export interface AmatResult {
  * count (or wants a prefix) allocates exactly once.
  * @example
  * ```ts
- * const p = new AmatParser("binarized_mnist_test.amat", 10_000);
- * for await (const chunk of chunks) p.push(chunk);
- * const { rows, images } = p.finish();
+ * const p = new AmatParser("x.amat", 2);
+ * const row = new TextEncoder().encode(`${Array(784).fill("0").join(" ")}\n`);
+ * p.push(row.subarray(0, 100)); // chunks may end anywhere
+ * p.push(row.subarray(100));
+ * p.finish().rows; // 1
  * ```
  */
 export class AmatParser {
@@ -182,7 +184,8 @@ function diagnoseRow(
  * Parses a whole `.amat` file held in memory.
  * @example
  * ```ts
- * const { rows, images } = parseAmat(new TextEncoder().encode("0 1 ... 0\n"), "x.amat");
+ * const { rows, images } = parseAmat(new TextEncoder().encode(`1 ${Array(783).fill("0").join(" ")}\n`), "x.amat");
+ * [rows, images.length, images[0]]; // [1, 784, 1]
  * ```
  */
 export function parseAmat(bytes: Uint8Array, fileName: string): AmatResult {

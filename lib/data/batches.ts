@@ -95,6 +95,9 @@ export function sampleBernoulli(values: Float32Array, stream: RandomStream): voi
  * Shuffled training batches with exact epoch accounting.
  * @example
  * ```ts
+ * import { loadDataset } from "./load.ts";
+ * import { splitSeed } from "../random.ts";
+ * const train = await loadDataset("binarized-mnist", "train", { fixtures: true });
  * const streams = splitSeed(1);
  * const b = new Batcher(train, { batchSize: 64, order: streams.dataOrder, binarize: streams.binarize });
  * const batch = b.next();          // { images: Float32Array(64 * 784), epoch: 0, ... }
@@ -299,7 +302,11 @@ export interface EvalBatch {
  * the run's `eval` seed) to evaluate every time on the same binarization.
  * @example
  * ```ts
- * for (const b of evalBatches(test, 500)) total += score(b.images, b.n);
+ * import { loadDataset } from "./load.ts";
+ * const test = await loadDataset("binarized-mnist", "test", { fixtures: true });
+ * let images = 0;
+ * for (const b of evalBatches(test, 500)) images += b.n;
+ * images === test.n; // true: every image once, the last batch short
  * ```
  */
 export function evalBatches(

@@ -61,10 +61,6 @@ async function makeDir(dir: string): Promise<string[]> {
  * @returns the path of the stored file
  * @throws {ChecksumError} when the bytes served are not the pinned file (shows expected and actual hashes)
  * @throws {DataError} when the request fails, or the server sends an error status or too many bytes
- * @example
- * ```ts
- * await downloadFile(DATA_FILES.mnistTestLabels.remote, "/home/me/.cache/redraw/mnist");
- * ```
  */
 export async function downloadFile(
   remote: RemoteSpec,

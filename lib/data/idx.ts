@@ -195,7 +195,11 @@ export interface IdxImages {
  * Parses a whole IDX images file (decompressed) held in memory.
  * @example
  * ```ts
+ * const bytes = new Uint8Array(16 + 784); // one all-black 28 x 28 image
+ * const header = new DataView(bytes.buffer);
+ * [0x0803, 1, 28, 28].forEach((v, i) => header.setUint32(4 * i, v));
  * const { count, pixels } = parseIdxImages(bytes, "t10k-images-idx3-ubyte");
+ * [count, pixels.length]; // [1, 784]
  * ```
  */
 export function parseIdxImages(bytes: Uint8Array, fileName: string): IdxImages {

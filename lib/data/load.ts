@@ -185,11 +185,12 @@ function verify(path: string, spec: FileSpec, info: ContentInfo): void {
  * any problem is a `DataError` naming the file and the byte offset or line.
  * @example
  * ```ts
- * const train = await loadDataset("binarized-mnist", "train"); // the shipped copy unless the data dir has one
- * train.n;      // 50000
- * train.sha256; // "ad693b29..."
- * train.copies["binarized_mnist_train.amat"].source; // "shipped"
+ * const test = await loadDataset("binarized-mnist", "test"); // the shipped copy unless the data dir has one
+ * test.n;                                            // 10000
+ * test.copies["binarized_mnist_test.amat"].source;  // "shipped"
  * const smoke = await loadDataset("mnist", "test", { fixtures: true, binarize: "threshold", limit: 32 });
+ * smoke.n; // 32
+ * // With the real files: loadDataset("binarized-mnist", "train", { dataDir: DIR }) has n 50000.
  * ```
  */
 export async function loadDataset(

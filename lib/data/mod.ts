@@ -5,10 +5,10 @@
  *
  * @example
  * ```ts
- * import { Batcher, evalBatches, loadDataset } from "./lib/data/mod.ts";
- * import { splitSeed } from "./lib/random.ts";
+ * import { Batcher, loadDataset } from "./mod.ts";
+ * import { splitSeed } from "../random.ts";
  *
- * const train = await loadDataset("binarized-mnist", "train");
+ * const train = await loadDataset("binarized-mnist", "train", { fixtures: true }); // without: all 50,000
  * const streams = splitSeed(1);
  * const batcher = new Batcher(train, { batchSize: 64, order: streams.dataOrder, binarize: streams.binarize });
  * const { images, n } = batcher.next(); // Float32Array of n x 784

@@ -76,8 +76,9 @@ async function* gunzip(src: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Arra
  * @throws {DataError} for an empty or unreadable file, or gzip data that is truncated or corrupt
  * @example
  * ```ts
- * const info = await streamContent("mnist/t10k-labels-idx1-ubyte.gz", (c) => parser.push(c));
- * info.sha256; // "ff7bcfd4..."
+ * let bytes = 0;
+ * const info = await streamContent("tests/fixtures/data/mnist/t10k-labels-idx1-ubyte.gz", (c) => bytes += c.length);
+ * info.sha256; // SHA-256 of the decompressed content, `bytes` long
  * ```
  */
 export async function streamContent(

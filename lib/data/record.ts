@@ -11,7 +11,9 @@ import type { Dataset } from "./load.ts";
  * cache, shipped or fixtures, with its path and the SHA-256 of the file as stored), and the binarization.
  * @example
  * ```ts
- * manifest.dataset = datasetRecord([train, valid, test]);
+ * import { loadDataset } from "./load.ts";
+ * const test = await loadDataset("binarized-mnist", "test", { fixtures: true });
+ * datasetRecord([test]).splits; // { train: 0, valid: 0, test: 1000 }
  * ```
  */
 export function datasetRecord(datasets: Dataset[]): DatasetRecord {

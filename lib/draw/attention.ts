@@ -30,6 +30,7 @@ export function strideScale(N: number, A: number, B: number): number {
  * raw[:, 0..4] = (g~X, g~Y, log sigma^2, log delta~, log gamma).
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs";
  * const p = attentionParams(tf.zeros([1, 5]), 2, 28, 28); // gX = gY = 14.5 (centre), delta = 27
  * ```
  */

@@ -97,7 +97,11 @@ function posInt(cfg: Record<string, unknown>, key: string, max: number, where: s
  * Checks a model config and returns it typed. Throws {@linkcode ConfigError} naming the field.
  * @example
  * ```ts
- * validateDrawConfig({ ...PAPER_MNIST, writeN: 40 }); // throws: model.writeN ... larger than the image
+ * try {
+ *   validateDrawConfig({ ...PAPER_MNIST, writeN: 40 });
+ * } catch (e) {
+ *   (e as Error).message; // "model.writeN ... larger than the image ..."
+ * }
  * ```
  */
 export function validateDrawConfig(cfg: unknown, where = "model"): DrawConfig {

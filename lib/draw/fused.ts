@@ -396,10 +396,6 @@ function initialState(cfg: DrawConfig, p: DrawParams, w: Weights, d: Dims): Stat
 /**
  * The per-example loss terms of a batch, as {@linkcode drawLoss} (same arguments), computed with the fused
  * kernels and without keeping the recurrence's intermediate tensors. wasm and cpu backends only.
- * @example
- * ```ts
- * const { lossX, lossZ } = drawLossFused(cfg, params, x, eps);
- * ```
  */
 export function drawLossFused(
   cfg: DrawConfig,
@@ -471,10 +467,6 @@ function colSum(m: tf.Tensor2D): tf.Tensor1D {
  * Loss (as {@linkcode drawLoss}) and the gradients of the batch-mean loss mean(L^x + L^z), by a hand-written
  * backward pass through time. `opts.gradScale` multiplies the seed gradient (NaN makes every gradient NaN,
  * as a NaN loss would). wasm and cpu backends only.
- * @example
- * ```ts
- * const { loss, grads } = drawLossAndGrads(cfg, params, x, eps);
- * ```
  */
 export function drawLossAndGrads(
   cfg: DrawConfig,

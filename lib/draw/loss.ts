@@ -13,6 +13,7 @@ import * as tf from "@tensorflow/tfjs";
  * @returns `[batch]`
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs";
  * klPerStep(tf.zeros([2, 3]), tf.zeros([2, 3])); // [0, 0]: the posterior equals the prior
  * ```
  */

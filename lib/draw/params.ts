@@ -71,7 +71,9 @@ export function initialValues(cfg: DrawConfig, stream: RandomStream): Map<string
  * Creates the model's variables from the `init` stream.
  * @example
  * ```ts
- * const params = createParams(PAPER_MNIST, splitSeed(1).init);
+ * import { MODEL_PRESETS } from "./config.ts";
+ * import { splitSeed } from "../random.ts";
+ * const params = createParams(MODEL_PRESETS.small, splitSeed(1).init);
  * ```
  */
 export function createParams(cfg: DrawConfig, stream: RandomStream): DrawParams {

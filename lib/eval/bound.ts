@@ -65,11 +65,6 @@ export function logMeanExp(a: ArrayLike<number>): number {
 /**
  * Evaluates the bound (and optionally IWAE) on `n` images of `images` (n x B*A, row-major), in a fixed
  * order, with epsilon from `stream` (use a fresh `eval` stream for reproducible numbers).
- * @example
- * ```ts
- * const r = await evaluate(cfg, params, test.images, test.n, new RandomStream("eval", seed), { iwaeK: 10 });
- * console.log(r.bound.mean, r.iwae?.mean);
- * ```
  */
 export async function evaluate(
   cfg: DrawConfig,

@@ -85,10 +85,6 @@ export function commandFor(
 
 /**
  * Runs the CLI and returns the exit status (it never calls `Deno.exit` itself).
- * @example
- * ```ts
- * Deno.exit(await main(["smoke", "--profile", "smoke"]));
- * ```
  */
 export async function main(argv: readonly string[], deps: CliDeps = {}): Promise<number> {
   const env = deps.env ?? Deno.env.toObject();

@@ -118,19 +118,6 @@ export interface ExperimentSpec {
 
 /**
  * Declares an experiment. A typed identity: it returns its argument, so the file stays plain data.
- * @example
- * ```ts
- * import { defineExperiment } from "../lib/exp/define.ts";
- * export default defineExperiment({
- *   name: "attention-ablation",
- *   description: "DRAW with and without attention",
- *   base: { preset: "paper" },
- *   factors: { attention: [true, false] },
- *   seeds: [1, 2, 3],
- *   profiles: { smoke: { ... }, quick: { ... }, paper: { ... } },
- *   paperTargets: (cell) => cell.attention ? "DRAW" : "DRAW without attention",
- * });
- * ```
  */
 export function defineExperiment<S extends ExperimentSpec>(spec: S): S {
   return spec;
@@ -169,10 +156,6 @@ export const SMOKE_PROFILE: Readonly<Profile> = Object.freeze({
  * epochs (the paper gives no training length; a reference implementation needed 300+ epochs for ~82 nats).
  * The test bound and IWAE (k = 50) are taken on all 10,000 test images with the best-validation weights.
  * Meant for a GPU.
- * @example
- * ```ts
- * profiles: { smoke: SMOKE_PROFILE, quick: quickProfile(...), paper: paperProfile("Table 3 except T, ...") }
- * ```
  */
 export function paperProfile(description: string): Profile {
   return {
@@ -197,10 +180,6 @@ export function paperProfile(description: string): Profile {
  * validation split, the test bound on all 10,000 test images with the best-validation weights, and no IWAE
  * unless `train` sets `iwaeK`. `model` lists the deviations from Table 3 (say them in `description` too,
  * with the measured time).
- * @example
- * ```ts
- * quick: quickProfile(3000, "T=10, n_z=10; ~20 min on 2 cores", { T: 10, nZ: 10 }, { iwaeK: 10 })
- * ```
  */
 export function quickProfile(
   steps: number,

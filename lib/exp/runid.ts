@@ -66,7 +66,8 @@ export type DataSource = "full" | "fixtures";
  * identifies the run; the prefix is for people and is cut to 48 safe characters.
  * @example
  * ```ts
- * runIdFor({ attention: false }, config); // "attention=false-s1-..." (config.seed is 1)
+ * import { runConfigFromPreset } from "../train/config.ts";
+ * runIdFor({ attention: false }, runConfigFromPreset("small", { seed: 1 })); // "attention=false-s1-..."
  * ```
  */
 export function runIdFor(cell: Cell, config: RunConfig, data: DataSource = "full"): string {

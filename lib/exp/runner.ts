@@ -173,14 +173,6 @@ function blocked(
 
 /**
  * Runs (or skips) every planned run; see the module doc.
- * @example
- * ```ts
- * const report = await runExperiment(
- *   { experiment: exp, runs, runsDir: "runs", commandFor: () => "deno task exp smoke" },
- *   { trainer: trainRun, acquireLock: tryAcquireLock, progress: new ProgressDisplay({ write, tty: false }) },
- * );
- * Deno.exit(report.allCompleted ? 0 : 1);
- * ```
  */
 export async function runExperiment(opts: RunnerOptions, deps: RunnerDeps): Promise<RunnerReport> {
   const now = deps.now ?? (() => performance.now() / 1000);

@@ -25,7 +25,11 @@ function intField(raw: string, what: string, flag: string): number {
  * @example
  * ```ts
  * parseShard("1/4"); // { index: 1, count: 4 }
- * parseShard("4/4"); // throws: --shard 4/4: i must be from 0 to 3
+ * try {
+ *   parseShard("4/4");
+ * } catch (e) {
+ *   (e as Error).message; // "--shard 4/4: i must be from 0 to 3"
+ * }
  * ```
  */
 export function parseShard(text: string, flag = "--shard"): Shard {

@@ -26,11 +26,6 @@ async function readText(path: string): Promise<string | null> {
 
 /**
  * Reads `<dir>/result.json` (and `manifest.json` when there is no result).
- * @example
- * ```ts
- * const s = await readRunState("runs/smoke/attention=true-s1-0123456789ab");
- * if (s.kind === "finished" && s.status === "completed") console.log(s.result.test?.bound.mean);
- * ```
  */
 export async function readRunState(dir: string, runId?: string): Promise<RunState> {
   let resultText: string | null;

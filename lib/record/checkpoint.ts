@@ -197,14 +197,6 @@ function packTensors(tensors: CheckpointTensor[]): { bin: Uint8Array; entries: T
  *
  * Every line of metrics/gradients/eval for steps up to `ckpt.step` must be written before this is called,
  * so that a resume from this checkpoint neither loses nor repeats a line.
- * @example
- * ```ts
- * await saveCheckpoint(runDir, {
- *   step: 600,
- *   state: { epoch: 1, streams: streamStates(streams), optimizer: { iteration: 600, beta1Power, beta2Power } },
- *   tensors: [{ name: "enc/kernel", shape: [794, 1024], data: kernelValues }],
- * });
- * ```
  */
 export async function saveCheckpoint(
   runDir: string,
@@ -362,11 +354,6 @@ export async function loadCheckpoint(file: CheckpointFile): Promise<LoadedCheckp
  * e.g. `ckpt-000000600 is corrupt (sha256 mismatch: expected 1a2b…, got 3c4d…); resumed from
  * ckpt-000000400`, meant for the manifest's `notes`. With no checkpoint at all: `{ checkpoint: null,
  * notes: [] }`.
- * @example
- * ```ts
- * const { checkpoint, notes } = await loadLatestCheckpoint(runDir);
- * if (checkpoint) restore(checkpoint.tensors, checkpoint.state);
- * ```
  */
 export async function loadLatestCheckpoint(
   runDir: string,

@@ -63,10 +63,6 @@ async function syncDir(dir: string): Promise<void> {
 /**
  * Writes `data` to `path` atomically: a unique temp file in the same folder, fsync, rename, folder fsync.
  * On any failure the temp file is removed and the target is left as it was.
- * @example
- * ```ts
- * await writeFileAtomic("runs/x/ckpt.bin", bytes);
- * ```
  */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
   const bytes = typeof data === "string" ? encoder.encode(data) : data;
@@ -96,10 +92,6 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
 /**
  * Writes `value` as pretty-printed JSON to `path` atomically (see {@linkcode writeFileAtomic}).
  * JSON has no NaN or Infinity: such numbers are written as `null`.
- * @example
- * ```ts
- * await writeJsonAtomic("runs/x/result.json", result);
- * ```
  */
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   await writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n");
@@ -112,10 +104,6 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
  * record starts on its own line; the torn fragment then shows up in {@linkcode readJsonl}'s `badLines`
  * instead of corrupting this record. Writers that resume should call {@linkcode truncateJsonlToStep} first,
  * which removes torn tails. JSON has no NaN or Infinity: such numbers are written as `null`.
- * @example
- * ```ts
- * await appendJsonl("runs/x/metrics.jsonl", { step: 10, loss: 123.4 });
- * ```
  */
 export async function appendJsonl(path: string, obj: unknown, opts: { sync?: boolean } = {}): Promise<void> {
   const line = JSON.stringify(obj);
@@ -196,10 +184,6 @@ async function readBytes(path: string, what: string, missingOk: boolean): Promis
  * An unterminated last line is a torn write: it is ignored and `tornTail` is set. A complete line that is
  * not JSON (or fails `opts.check`) is reported in `badLines`/`problems` with its line number, or thrown
  * with `strict`. Blank lines carry no record and are skipped. A file that is not UTF-8 text is refused.
- * @example
- * ```ts
- * const { lines, tornTail, badLines } = await readJsonl<MetricLine>("runs/x/metrics.jsonl");
- * ```
  */
 export async function readJsonl<T>(path: string, opts: ReadJsonlOptions = {}): Promise<JsonlContent<T>> {
   const bytes = await readBytes(path, "JSONL file", opts.missingOk ?? false);
@@ -242,10 +226,6 @@ export async function readJsonl<T>(path: string, opts: ReadJsonlOptions = {}): P
 /**
  * Reads and parses a JSON file; errors name the file and say what it was supposed to be (`what`, e.g.
  * "manifest"), distinguishing a missing, empty, truncated and foreign file.
- * @example
- * ```ts
- * const raw = await readJson("runs/x/result.json", "result");
- * ```
  */
 export async function readJson(path: string, what: string): Promise<unknown> {
   const bytes = (await readBytes(path, `${what} file`, false))!;
@@ -289,11 +269,6 @@ export interface TruncateResult {
  * those for which `opts.drop` returns true (the trainer drops an unfinished run's final test evaluation,
  * which it writes after its last checkpoint). The rewrite is atomic (temp file + rename); a file that needs
  * no change is not touched, and a missing file is left missing.
- * @example
- * ```ts
- * await truncateJsonlToStep("runs/x/metrics.jsonl", 400);
- * await truncateJsonlToStep("runs/x/eval.jsonl", 400, { drop: (l) => l.split === "test" });
- * ```
  */
 export async function truncateJsonlToStep(
   path: string,

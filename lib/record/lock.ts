@@ -207,12 +207,6 @@ async function breakLock(dir: string, victim: Observed, staleAfterSeconds: numbe
  * process now holds it, or null when another live process does (use {@linkcode inspectLock} to say who).
  * A stale lock (see the module notes) is taken over. Needs read/write access to `dir` and
  * `--allow-sys=hostname`.
- * @example
- * ```ts
- * const lock = await tryAcquireLock(runDir, { owner: "deno task exp smoke" });
- * if (!lock) return "skipped: another process is running this cell";
- * try { await train(); } finally { await lock.release(); }
- * ```
  */
 export async function tryAcquireLock(dir: string, opts: LockOptions = {}): Promise<Lock | null> {
   const staleAfter = opts.staleAfterSeconds ?? 60;

@@ -66,10 +66,6 @@ async function cpuModel(): Promise<string> {
  * Describes the machine and software a run uses. Needs `--allow-sys=hostname,osRelease,systemMemoryInfo`
  * and, for the CPU model, `--allow-run=lscpu` (Deno reads `/proc/cpuinfo` only with --allow-all); without
  * them those fields read "unknown" or 0.
- * @example
- * ```ts
- * const env = await collectEnvironment({ requested: "auto", obtained: "wasm", device: "wasm simd", tfjsVersion: "4.22.0" });
- * ```
  */
 export async function collectEnvironment(backend: BackendInfo): Promise<EnvironmentRecord> {
   const release = attempt(() => Deno.osRelease(), "");
@@ -147,11 +143,6 @@ export type ManifestInit =
 /**
  * Writes a new `manifest.json` with status `running` and returns it. Refuses (before writing) a manifest
  * that would not pass {@linkcode validateManifest}.
- * @example
- * ```ts
- * const m = await createManifest(runDir, { runId, experiment, cell, config, seeds, dataset, environment, git,
- *   lockSha256, command });
- * ```
  */
 export async function createManifest(
   runDir: string,
@@ -211,11 +202,6 @@ export type ManifestPatch = Partial<Manifest> | ((m: Manifest) => Partial<Manife
 /**
  * Applies `patch` to `<runDir>/manifest.json` and writes it atomically; returns the new manifest.
  * Updates from this process to the same folder run one after another (never lost to interleaving).
- * @example
- * ```ts
- * await updateManifest(runDir, { status: "completed", endedAt: new Date().toISOString() });
- * await updateManifest(runDir, (m) => ({ notes: [...m.notes, "resumed from ckpt-000000400"] }));
- * ```
  */
 export function updateManifest(runDir: string, patch: ManifestPatch): Promise<Manifest> {
   return serialised(runDir.replace(/\/+$/, ""), async () => {
@@ -257,12 +243,6 @@ export interface HeartbeatOptions {
  * Rewrites the manifest's `heartbeatAt` every few seconds while a run is alive. The timer does not keep
  * the process alive; call {@linkcode Heartbeat.stop} (which waits for a beat in flight) before setting
  * the final status.
- * @example
- * ```ts
- * const hb = new Heartbeat(runDir, { intervalSeconds: 30 });
- * hb.start();
- * try { await train(); } finally { await hb.stop(); }
- * ```
  */
 export class Heartbeat {
   #timer: ReturnType<typeof setInterval> | undefined;

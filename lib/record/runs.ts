@@ -91,11 +91,6 @@ async function readOptionalJson<T>(path: string, what: string, validate: (v: unk
 /**
  * Reads a run folder: manifest (validated, future versions refused), effective status, metrics, evals,
  * optionally gradients, result and samples.
- * @example
- * ```ts
- * const run = await readRun("runs/attention-ablation/3f2a9c");
- * console.log(run.status, run.result?.test?.bound.mean, run.problems);
- * ```
  */
 export async function readRun(runDir: string, opts: ReadRunOptions = {}): Promise<RunRecord> {
   const info = await Deno.stat(runDir).catch(() => null);

@@ -65,11 +65,6 @@ export function hasChromium(path = CHROMIUM_PATH): boolean {
 
 /**
  * Checks each page (absolute or relative paths of HTML files) with one browser.
- * @example
- * ```ts
- * const [r] = await checkReportsInBrowser(["reports/smoke.html"], { screenshotDir: "reports/screenshots" });
- * if (r.problems.length) console.error(r.problems);
- * ```
  */
 export async function checkReportsInBrowser(
   files: readonly string[],

@@ -72,10 +72,6 @@ async function experimentFolders(runsDir: string): Promise<string[]> {
 
 /**
  * Runs the command with `args`; returns the exit status (0: every report written without chart warnings).
- * @example
- * ```ts
- * await main(["attention-ablation", "--runs-dir", "runs"]);
- * ```
  */
 export async function main(args: string[]): Promise<number> {
   const unknown: string[] = [];

@@ -478,11 +478,6 @@ for (const el of document.querySelectorAll("script[data-chart]")) {
 /**
  * Renders one experiment's report page from run records in memory: verdict first, then the headline table,
  * the charts, samples and drawing sequences, provenance and the paper's tables.
- * @example
- * ```ts
- * const { html, charts } = await experimentReportHtml("attention-ablation", runs);
- * // charts.every((c) => c.warnings.length === 0)
- * ```
  */
 export async function experimentReportHtml(
   experiment: string,

@@ -2,12 +2,6 @@
  * redraw's report renderer: run records -> self-contained HTML pages that put every result beside the
  * paper's Table 2, with server-rendered Vega-Lite charts and images as data URIs.
  *
- * @example
- * ```ts
- * import { renderExperimentReport, renderIndex } from "./lib/report/mod.ts";
- * await renderExperimentReport("attention-ablation", { runsDir: "runs", reportsDir: "reports" });
- * await renderIndex("reports");
- * ```
  * @module
  */
 export {

@@ -82,10 +82,6 @@ export async function writeAtomic(path: string, text: string): Promise<number> {
 
 /**
  * Reads an experiment's run records and writes `reportsDir/<experiment>.html`.
- * @example
- * ```ts
- * const { path, bytes } = await renderExperimentReport("attention-ablation", { runsDir: "runs", reportsDir: "reports" });
- * ```
  */
 export async function renderExperimentReport(
   experiment: string,
@@ -139,10 +135,6 @@ export function readDigest(html: string): ReportDigest | null {
 
 /**
  * Writes `reportsDir/index.html` linking every other `.html` file in the folder, with its verdicts.
- * @example
- * ```ts
- * await renderIndex("reports"); // { path: "reports/index.html", bytes: 2345 }
- * ```
  */
 export async function renderIndex(
   reportsDir: string,

@@ -371,10 +371,6 @@ function verdictFor(a: Omit<ArmSummary, "verdict">, incomparable: string | null)
 
 /**
  * Groups runs into arms and computes each arm's headline numbers and verdict.
- * @example
- * ```ts
- * const arms = summarizeArms(runs); // arms[0].bound?.mean, arms[0].verdict.label
- * ```
  */
 export function summarizeArms(runs: readonly RunRecord[], targets?: PaperTargets): ArmSummary[] {
   const groups = new Map<string, RunRecord[]>();

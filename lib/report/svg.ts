@@ -67,7 +67,7 @@ export function prefixSvgIds(svg: string, prefix: string): string {
  * @example
  * ```ts
  * import { compactSvgNumbers } from "./svg.ts";
- * compactSvgNumbers('<path transform="translate(517.3333333333334,60.25)" d="M0.04,-1.25L3,1.96"/>');
+ * compactSvgNumbers('<path transform="translate(517.3333333333334,60.25)" d="M0.04,-1.26L3,1.96"/>');
  * // '<path transform="translate(517.3,60.3)" d="M0,-1.3L3,2"/>'
  * ```
  */
@@ -85,7 +85,8 @@ export function compactSvgNumbers(svg: string): string {
  * Compiles `spec` with Vega-Lite and renders it to SVG with Vega's headless view.
  * @example
  * ```ts
- * const { svg, warnings } = await renderChartSvg(nllChart(arms), "chart-1");
+ * const spec = { data: { values: [{ x: 1, y: 2 }] }, mark: "point", encoding: { x: { field: "x" } } } as const;
+ * const { svg, warnings } = await renderChartSvg(spec, "chart-1"); // warnings: []
  * ```
  */
 export async function renderChartSvg(spec: TopLevelSpec, idPrefix: string): Promise<RenderedChart> {

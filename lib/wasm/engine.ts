@@ -107,11 +107,6 @@ function malloc(wasm: AnyBackend, bytes: number): number {
 
 /**
  * The engine for the active tfjs backend, started on first use; null unless the backend is wasm.
- * @example
- * ```ts
- * await initBackend("wasm");
- * const e = wasmEngine(); // runs lib/wasm/src kernels in tfjs-wasm's heap
- * ```
  */
 export function wasmEngine(): Engine | null {
   if (tf.getBackend() !== "wasm") return null;

@@ -164,10 +164,6 @@ function registerLstmForward(): void {
  * The LSTM forward (eqs 5, 7) from the gate pre-activations `[batch, 4H]` (i, f, o, g) and c_prev `[batch, H]`
  * (null: 0), on the wasm kernel engine: `[sg, c, sc, h]` with sg = sigmoid(gates), c = f c_prev + i tanh(g),
  * sc = sigmoid(c), h = o tanh(c). The same bits as sigmoid, lstmCell, sigmoid, lstmHidden on wasm.
- * @example
- * ```ts
- * const [sg, c, sc, h] = lstmForward(gates, cPrev);
- * ```
  */
 export function lstmForward(gates: tf.Tensor2D, cPrev: tf.Tensor2D | null): tf.Tensor2D[] {
   registerLstmForward();

@@ -42,10 +42,6 @@ export function registerNormalKernel(): void {
 /**
  * A float32 tensor of `stream.normal(size)`'s values (same bits) computed on the wasm kernel engine's threads;
  * advances the stream exactly as `normal` does. Needs the wasm backend.
- * @example
- * ```ts
- * const eps = normalTensor([64, 64, 100], streams.epsilon); // = tf.tensor3d(streams.epsilon.normal(409600), ...)
- * ```
  */
 export function normalTensor<R extends tf.Rank>(shape: number[], stream: RandomStream): tf.Tensor<R> {
   if (!wasmEngine()) throw new Error(`RedrawNormal needs the wasm backend (active: ${tf.getBackend()})`);

@@ -120,11 +120,6 @@ function call(name: string, ins: Array<tf.Tensor | null>, attrs: Attrs): tf.Tens
 
 /**
  * Packs B (or, with `transpose`, the transpose of the given `[N, K]` matrix) for repeated products.
- * @example
- * ```ts
- * const P = packB(W);            // W: [K, N]
- * const y = gemm(x, P, bias);    // x W + bias: [M, N]
- * ```
  */
 export function packB(b: tf.Tensor2D, transpose = false): Packed {
   const [k, n] = transpose ? [b.shape[1], b.shape[0]] : b.shape;

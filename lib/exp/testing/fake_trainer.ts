@@ -45,12 +45,6 @@ export function fakeBound(o: TrainRunOptions): number {
 
 /**
  * Makes a fake trainer.
- * @example
- * ```ts
- * const trainer = fakeTrainer({ steps: 3 });
- * await runExperiment({ ... }, { trainer, ... });
- * trainer.calls.length; // how many runs it trained
- * ```
  */
 export function fakeTrainer(opts: FakeTrainerOptions = {}): FakeTrainer {
   const calls: TrainRunOptions[] = [];
