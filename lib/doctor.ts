@@ -58,7 +58,13 @@ async function dataFiles(dataDir: string | undefined, verify: boolean): Promise<
       });
     if (path === undefined) continue;
     if (path === null) {
-      out.push({ topic: spec.name, ok: false, detail: `missing (expected SHA-256 ${spec.sha256})` });
+      out.push({
+        topic: spec.name,
+        ok: false,
+        detail: spec.subdir === "mnist"
+          ? `missing (needed only for --dataset mnist; --download fetches it; SHA-256 ${spec.sha256})`
+          : `missing, the shipped copy too (restore it with \`git checkout -- data/\`; SHA-256 ${spec.sha256})`,
+      });
       continue;
     }
     const shown = recordedPath(path);
