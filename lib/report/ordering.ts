@@ -31,7 +31,10 @@ const fmt = (x: number) => x.toFixed(2);
  * single seed in either arm there is no spread to judge by, and the verdict is "unresolved".
  * @example
  * ```ts
- * for (const c of orderingChecks(arms)) console.log(c.verdict, c.why);
+ * import { summarizeArms } from "./summary.ts";
+ * import { attentionAblation, synthRecord } from "../../tests/fixtures/report/synthetic.ts";
+ * const arms = summarizeArms(attentionAblation().map(synthRecord)); // 95.3-95.9 vs 103.5-104.1 nats
+ * orderingChecks(arms).map((c) => c.verdict); // ["holds"]
  * ```
  */
 export function orderingChecks(arms: readonly ArmSummary[]): OrderingCheck[] {
