@@ -25,6 +25,19 @@ export const MAX_POINTS_PER_LINE = 250;
  */
 export const MAX_MARKED_POINTS = 100;
 
+/**
+ * Points per line and marked points per series for a page of `arms` arms: the full budgets for up to two
+ * arms, then shares of 500 and 250 points, so that a sweep of many arms still renders under 1 MB (six arms:
+ * 83 points per line, one every 7.7 pixels, and 41 marks).
+ */
+export function lineBudget(arms: number): { line: number; marked: number } {
+  const n = Math.max(1, arms);
+  return {
+    line: Math.min(MAX_POINTS_PER_LINE, Math.floor(500 / n)),
+    marked: Math.min(MAX_MARKED_POINTS, Math.floor(250 / n)),
+  };
+}
+
 /** Width of a full-width chart's plotting area in pixels. */
 const WIDTH = 640;
 
@@ -243,12 +256,14 @@ const QUANTITY_TITLE: Record<CurveQuantity, string> = {
 /** The curve data of one quantity for every arm (train from metrics, validation from eval.jsonl). */
 export function curveData(arms: readonly ArmSummary[], q: CurveQuantity): CurvePoint[] {
   const out: CurvePoint[] = [];
+  const budget = lineBudget(arms.length);
   for (const a of arms) {
     out.push(
       ...aggregate(
         a.label,
         "train",
         a.runs.map((r) => r.metrics.map((m) => ({ key: m.step, x: m.imagesSeen, y: m[q] }))),
+        budget.line,
       ),
     );
     out.push(
@@ -262,7 +277,7 @@ export function curveData(arms: readonly ArmSummary[], q: CurveQuantity): CurveP
             y: q === "loss" ? e.bound.mean : e[q],
           }))
         ),
-        MAX_MARKED_POINTS,
+        budget.marked,
       ),
     );
   }
@@ -445,7 +460,12 @@ export function groupNorms(line: GradientLine): Record<string, number> {
  * Gradient norms of one arm over training, per variable group, with the global norm before clipping, the
  * clipping threshold as a dashed rule and every clipped step marked with a cross (log scale).
  */
-export function gradientChart(arm: ArmSummary, groupDomain?: readonly string[]): TopLevelSpec | null {
+export function gradientChart(
+  arm: ArmSummary,
+  groupDomain?: readonly string[],
+  pageArms = 1,
+): TopLevelSpec | null {
+  const budget = lineBudget(pageArms);
   const perRun = arm.runs.map((r) =>
     r.gradients.flatMap((g) => [
       ...Object.entries(groupNorms(g)).map(([group, norm]) => ({ group, key: g.step, norm })),
@@ -465,6 +485,7 @@ export function gradientChart(arm: ArmSummary, groupDomain?: readonly string[]):
       perRun.map((run) =>
         run.filter((p) => p.group === group && p.norm > 0).map((p) => ({ key: p.key, x: p.key, y: p.norm }))
       ),
+      budget.line,
     );
     rows.push(...pts.map((p) => ({ group, step: p.x, norm: p.y })));
   }
@@ -476,7 +497,7 @@ export function gradientChart(arm: ArmSummary, groupDomain?: readonly string[]):
         norm: r4(g.globalNormBefore),
       }))
     ),
-    MAX_MARKED_POINTS,
+    budget.marked,
   );
   const threshold = arm.config.train.clipNorm;
   const x = { field: "step", type: "quantitative", title: "training step", axis: { format: "~s" } } as const;

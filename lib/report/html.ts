@@ -13,8 +13,7 @@ import {
   gradientChart,
   gradientGroups,
   klChart,
-  MAX_MARKED_POINTS,
-  MAX_POINTS_PER_LINE,
+  lineBudget,
   nllChart,
   numericFactors,
 } from "./charts.ts";
@@ -230,6 +229,7 @@ interface ChartPlan {
 async function renderCharts(
   plans: ChartPlan[],
   first: number,
+  withSpecs = true,
 ): Promise<{ html: string[]; charts: ChartRecord[] }> {
   const html: string[] = [];
   const charts: ChartRecord[] = [];
@@ -250,9 +250,13 @@ async function renderCharts(
 <div class="svg-wrap">${svg}</div>
 ${warnings.map((w) => `<p class="chart-warning">Chart problem: ${esc(w)}</p>`).join("")}
 <p class="small">${p.caption}</p>
-<details><summary>Vega-Lite spec (data inline; paste into the Vega editor to explore)</summary><pre>${
-      escText(specText(p.spec))
-    }</pre></details>
+${
+      withSpecs
+        ? `<details><summary>Vega-Lite spec (data inline; paste into the Vega editor to explore)</summary><pre>${
+          escText(specText(p.spec))
+        }</pre></details>`
+        : ""
+    }
 </figure>`);
   }
   return { html, charts };
@@ -272,8 +276,21 @@ function seqCaption(seq: DrawingSequence): string {
   }: ${seq.canvases.length} glimpses${boxes ? ` with ${boxes}` : " (no attention)"}`;
 }
 
-function samplesSection(arms: readonly ArmSummary[]): string {
+/**
+ * Pages with more than this many arms are compact, to stay under 1 MB: no inline Vega-Lite specs (the
+ * `--interactive` page has them) and, per arm, the prior samples and one drawing sequence without its
+ * animation and input.
+ */
+const FULL_MEDIA_ARMS = 2;
+
+function samplesSection(arms: readonly ArmSummary[], compact: boolean): string {
   const out: string[] = [];
+  if (compact) {
+    out.push(
+      `<p class="small">${arms.length} arms: each shows its prior samples and one drawing sequence; ` +
+        "animations and reconstructions are in reports of up to two arms (render one arm's runs alone to see them).</p>",
+    );
+  }
   for (const a of arms) {
     const run = [...a.completed, ...a.runs].find((r) =>
       r.samples && (r.samples.grid?.length || r.samples.sequences?.length)
@@ -301,10 +318,9 @@ function samplesSection(arms: readonly ArmSummary[]): string {
           }"><figcaption>${s.grid.length} samples from the prior (final canvases; ${src})</figcaption></figure>`,
         );
       }
-      for (const [i, seq] of (s.sequences ?? []).slice(0, 3).entries()) {
+      for (const [i, seq] of (s.sequences ?? []).slice(0, compact ? 1 : 3).entries()) {
         const scale = 4;
-        const anim = sequenceApng(seq, scale);
-        if (seq.kind === "reconstruction" && seq.input) {
+        if (!compact && seq.kind === "reconstruction" && seq.input) {
           const input = pngBytes(canvasImage(seq.input, seq.A, seq.B, scale));
           parts.push(
             `<figure style="max-width:${seq.A * scale * 2}px"><img class="px" src="${
@@ -314,13 +330,15 @@ function samplesSection(arms: readonly ArmSummary[]): string {
             }" alt="input image"><figcaption>input</figcaption></figure>`,
           );
         }
-        parts.push(
-          `<figure style="max-width:${seq.A * scale * 2}px"><img class="px anim" src="${
-            pngDataUri(anim)
-          }" width="${seq.A * scale * 2}" height="${seq.B * scale * 2}" alt="${
-            esc(`animation of drawing sequence ${i + 1}`)
-          }"><figcaption>Animation (loops)</figcaption></figure>`,
-        );
+        if (!compact) {
+          parts.push(
+            `<figure style="max-width:${seq.A * scale * 2}px"><img class="px anim" src="${
+              pngDataUri(sequenceApng(seq, scale))
+            }" width="${seq.A * scale * 2}" height="${seq.B * scale * 2}" alt="${
+              esc(`animation of drawing sequence ${i + 1}`)
+            }"><figcaption>Animation (loops)</figcaption></figure>`,
+          );
+        }
         const cols = Math.min(16, seq.canvases.length);
         const strip = sequenceStripPng(seq, 3, cols);
         const w = cols * seq.A * 3 + (cols + 1) * 2;
@@ -498,9 +516,10 @@ export async function experimentReportHtml(
       paper: a.paper?.nll ?? null,
     })),
   };
-  const thinNote = `Curves with more than ${
-    fmtInt(MAX_POINTS_PER_LINE)
-  } points, and validation points beyond ${fmtInt(MAX_MARKED_POINTS)}, are thinned evenly.`;
+  const budget = lineBudget(arms.length);
+  const thinNote = `Curves with more than ${fmtInt(budget.line)} points, and validation points beyond ${
+    fmtInt(budget.marked)
+  }, are thinned evenly.`;
   const curve = (q: CurveQuantity, title: string): ChartPlan => {
     const c = curveChart(arms, q);
     return {
@@ -513,43 +532,53 @@ export async function experimentReportHtml(
       empty: "No metrics recorded yet.",
     };
   };
-  const nll = await renderCharts([{
-    title: "Our test bounds beside Table 2",
-    caption:
-      "Ours: mean over seeds, bar ± 1 sd (diamonds: variational bound, squares: IWAE estimate). Paper: Table 2 of Gregor et al. 2015.",
-    spec: nllChart(arms),
-    empty: "",
-  }], 1);
-  const training = await renderCharts([
-    curve("loss", "Bound L = Lx + Lz against images seen"),
-    curve("lossX", "Reconstruction term Lx"),
-    curve("lossZ", "Latent term Lz"),
-    {
-      title: "KL per glimpse",
+  const compact = arms.length > FULL_MEDIA_ARMS;
+  const nll = await renderCharts(
+    [{
+      title: "Our test bounds beside Table 2",
       caption:
-        "How each arm spends its nats over the glimpses: mean of each run's last 10 logged batches, then over seeds.",
-      spec: klChart(arms),
-      empty: "No KL per step recorded yet.",
-    },
-  ], 1 + nll.charts.length);
+        "Ours: mean over seeds, bar ± 1 sd (diamonds: variational bound, squares: IWAE estimate). Paper: Table 2 of Gregor et al. 2015.",
+      spec: nllChart(arms),
+      empty: "",
+    }],
+    1,
+    !compact,
+  );
+  const training = await renderCharts(
+    [
+      curve("loss", "Bound L = Lx + Lz against images seen"),
+      curve("lossX", "Reconstruction term Lx"),
+      curve("lossZ", "Latent term Lz"),
+      {
+        title: "KL per glimpse",
+        caption:
+          "How each arm spends its nats over the glimpses: mean of each run's last 10 logged batches, then over seeds.",
+        spec: klChart(arms),
+        empty: "No KL per step recorded yet.",
+      },
+    ],
+    1 + nll.charts.length,
+    !compact,
+  );
   let next = 1 + nll.charts.length + training.charts.length;
   const groupDomain = gradientGroups(arms);
   const grads = await renderCharts(
     arms.map((a) => ({
       title: `Gradient norms: ${a.label}`,
       caption: `Per variable group (enc, dec, read, write, post, init), mean over seeds; lines thinned to ${
-        fmtInt(MAX_POINTS_PER_LINE)
+        fmtInt(budget.line)
       } points; ${
         a.config.train.clipNorm > 0
           ? `crosses: steps clipped at global norm ${
             esc(a.config.train.clipNorm)
-          } (dashed), thinned evenly to at most ${fmtInt(MAX_MARKED_POINTS)}.`
+          } (dashed), thinned evenly to at most ${fmtInt(budget.marked)}.`
           : "no clipping."
       }`,
-      spec: gradientChart(a, groupDomain),
+      spec: gradientChart(a, groupDomain, arms.length),
       empty: "No gradient statistics recorded.",
     })),
     next,
+    !compact,
   );
   next += grads.charts.length;
   const factors = numericFactors(arms);
@@ -571,6 +600,7 @@ export async function experimentReportHtml(
       empty: "Fewer than two completed values.",
     })),
     next,
+    !compact,
   );
   const charts = [...nll.charts, ...training.charts, ...grads.charts, ...ablation.charts];
   const provenanceRows = arms.flatMap((a) => a.runs.map((r) => provenanceRow(r, a))).join("\n");
@@ -612,7 +642,7 @@ ${
       : ""
   }
 <h2 id="samples">Samples and drawing sequences</h2>
-${samplesSection(arms)}
+${samplesSection(arms, compact)}
 <h2 id="provenance">Provenance</h2>
 <table><thead><tr><th>run</th><th>arm</th><th>seed</th><th>status</th><th>test bound</th><th>git commit</th><th>backend (device)</th><th>reproduce</th></tr></thead>
 <tbody>${provenanceRows}</tbody></table>
