@@ -10,6 +10,7 @@ import type { BackendRequest } from "./train/api.ts";
 import { engineThreads, setEngineThreads, stopWasmEngine, wasmEngine } from "./wasm/engine.ts";
 import { installWebgpuGuards } from "./webgpu.ts";
 import { threadsProblem } from "./wasm/threads.ts";
+import { registerWebgpuBackend } from "./kernels/webgpu/device.ts";
 
 export type { BackendRequest };
 
@@ -239,6 +240,7 @@ async function tryWebgpu(allowSoftware: boolean): Promise<string | null> {
   const adapter = await webgpuAdapter();
   if (!adapter || (adapter.software && !allowSoftware)) return null;
   await import("@tensorflow/tfjs-backend-webgpu");
+  await registerWebgpuBackend(); // the fused kernels bind more storage buffers than the default limit
   if (!(await tf.setBackend("webgpu"))) return null;
   await tf.ready();
   installWebgpuGuards(); // surfaces WebGPU validation errors and splits large AddNs (lib/webgpu.ts)

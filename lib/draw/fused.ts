@@ -29,6 +29,7 @@ import {
   fusedWriteBackward,
   lstmBackward,
   lstmCell,
+  lstmForwardOne,
   lstmHidden,
   noAttentionBackward,
   noAttentionInput,
@@ -307,6 +308,7 @@ function dense(x: tf.Tensor2D, W: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
  */
 function lstmForward(gates: tf.Tensor2D, cPrev: tf.Tensor2D | null): tf.Tensor2D[] {
   if (wasmEngine() && !implsDisabled()) return wasmLstmForward(gates, cPrev);
+  if (tf.getBackend() === "webgpu") return lstmForwardOne(gates, cPrev);
   const sg = sigmoid(gates);
   const c = lstmCell(sg, cPrev);
   const sc = sigmoid(c);
@@ -382,7 +384,7 @@ function glimpse(
 function checkBackend(): void {
   if (!fusedKernelsAvailable()) {
     throw new Error(
-      `The fused DRAW kernels run on the wasm and cpu backends only (active: ${tf.getBackend()})`,
+      `The fused DRAW kernels run on the wasm, cpu and webgpu backends only (active: ${tf.getBackend()})`,
     );
   }
   registerFusedKernels();

@@ -14,6 +14,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { type Attrs, type BlockOp, KERNEL_DEFS, runKernel } from "./kernel_math.ts";
 import { implsDisabled, WASM_IMPLS } from "../wasm/impls.ts";
+import { registerWebgpuKernels, webgpuKernelsUsable } from "../kernels/webgpu/mod.ts";
 
 export type { BlockOp };
 
@@ -72,8 +73,9 @@ function cpuKernelFunc(name: string) {
   };
 }
 
-/** Registers every fused kernel for the wasm and cpu backends (idempotent). */
+/** Registers every fused kernel for the wasm and cpu backends, and on webgpu their WGSL forms (idempotent). */
 export function registerFusedKernels(): void {
+  if (tf.getBackend() === "webgpu") registerWebgpuKernels();
   for (const name of Object.keys(KERNEL_DEFS)) {
     for (const backendName of FUSED_BACKENDS) {
       const key = `${backendName}/${name}`;
@@ -88,9 +90,9 @@ export function registerFusedKernels(): void {
   }
 }
 
-/** True when the active backend runs the fused kernels. */
+/** True when the active backend runs the fused kernels (on webgpu: lib/kernels/webgpu). */
 export function fusedKernelsAvailable(): boolean {
-  return FUSED_BACKENDS.includes(tf.getBackend());
+  return FUSED_BACKENDS.includes(tf.getBackend()) || webgpuKernelsUsable();
 }
 
 /** Runs a fused kernel; `null` inputs are passed as absent. Always returns the list of outputs. */
@@ -142,6 +144,11 @@ export function stack(ts: tf.Tensor2D[], transposed = false): tf.Tensor2D {
 /** c = f c_prev + i tanh(g) from the gate sigmoids `sg` `[batch, 4H]` (order i, f, o, g) and c_prev (null: 0). */
 export function lstmCell(sg: tf.Tensor2D, cPrev: tf.Tensor2D | null): tf.Tensor2D {
   return call("RedrawLstmCell", [sg, cPrev])[0] as tf.Tensor2D;
+}
+
+/** The whole cell forward in one kernel, `[sg, c, sc, h]` from the gate pre-activations (webgpu only). */
+export function lstmForwardOne(gates: tf.Tensor2D, cPrev: tf.Tensor2D | null): tf.Tensor2D[] {
+  return call("RedrawLstmForward", [gates, cPrev]) as tf.Tensor2D[];
 }
 
 /** h = o tanh(c) from the gate sigmoids and sigmoid(c). */
