@@ -23,6 +23,8 @@ import { evaluate } from "../lib/eval/bound.ts";
 import { RandomStream, splitSeed } from "../lib/random.ts";
 import { Adam } from "../lib/train/adam.ts";
 import { trainStep, trainStepAsync } from "../lib/train/step.ts";
+import { dispatchCount } from "../lib/kernels/webgpu/mod.ts";
+import { gpuBytesHeld } from "../lib/webgpu.ts";
 import {
   type BenchFailure,
   type BenchRun,
@@ -198,12 +200,18 @@ async function benchOne(name: string, cfg: DrawConfig, backend: string, o: RunOp
     const times: number[] = [];
     let lastLoss = NaN;
     let rssMax = Deno.memoryUsage().rss;
+    let gpuMax = 0;
     for (let i = 0; i < o.steps; i++) {
       const t0 = performance.now();
       lastLoss = (await step(o.warmup + i)).loss;
       times.push(performance.now() - t0);
       rssMax = Math.max(rssMax, Deno.memoryUsage().rss);
+      gpuMax = Math.max(gpuMax, gpuBytesHeld());
     }
+    // On webgpu a tfjs kernel may be several dispatches or none (a reshape): count the dispatches themselves.
+    const d0 = dispatchCount();
+    await step(0);
+    const dispatches = dispatchCount() - d0;
     const q = quantiles(times);
     const profile = await tf.profile(async () => {
       await step(0);
@@ -233,7 +241,8 @@ async function benchOne(name: string, cfg: DrawConfig, backend: string, o: RunOp
       msPerStepP75: q.p75,
       timedSteps: o.steps,
       warmupSteps: o.warmup,
-      kernelsPerStep: profile.kernels.length,
+      kernelsPerStep: backend === "webgpu" ? dispatches : profile.kernels.length,
+      peakGpuBytes: backend === "webgpu" ? gpuMax : null,
       kernelMs: kernelTimes(profile.kernels),
       evalImages: o.evalImages,
       evalBatch: o.evalBatch,

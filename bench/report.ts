@@ -39,7 +39,10 @@ export interface BenchRun {
   msPerStepP75: number;
   timedSteps: number;
   warmupSteps: number;
+  /** tfjs kernels per training step; on webgpu, GPU dispatches per training step (tfjs's and redraw's). */
   kernelsPerStep: number;
+  /** webgpu: largest GPU memory held by tfjs after a timed step, bytes (null elsewhere). */
+  peakGpuBytes?: number | null;
   /** Milliseconds per training step by tfjs kernel name (`tf.profile` of one step), largest first. */
   kernelMs?: Record<string, number>;
   evalImages: number;

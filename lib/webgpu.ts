@@ -65,7 +65,12 @@ export function installWebgpuGuards(): void {
   if (!device) throw new Error(`installWebgpuGuards() needs the webgpu backend, got ${tf.getBackend()}`);
   if (device === guardedDevice) return;
   device.addEventListener("uncapturederror", (e) => {
-    firstError ??= (e as GPUUncapturedErrorEvent).error.message;
+    const error = (e as GPUUncapturedErrorEvent).error;
+    const kind = error.constructor?.name === "GPUOutOfMemoryError" ? "out of GPU memory: " : "";
+    firstError ??= kind + error.message;
+  });
+  device.lost.then((info) => {
+    firstError ??= `the GPU device was lost (${info.reason}): ${info.message}`;
   });
   guardedDevice = device;
 }
@@ -76,12 +81,20 @@ export function webgpuError(): string | null {
 }
 
 /**
- * Throws (once per error) when the WebGPU device reported an error: results computed since then may be
- * wrong, so nothing from them may be recorded.
+ * Throws (once per error) when the WebGPU device reported an error (a failed validation, running out of
+ * memory, the device lost): results computed since then may be wrong, so nothing from them may be recorded.
+ * `context` says what was running, e.g. the batch size and the GPU memory held.
  */
-export function throwOnWebgpuError(): void {
+export function throwOnWebgpuError(context?: string): void {
   if (firstError === null) return;
   const message = firstError;
   firstError = null;
-  throw new Error(`WebGPU reported an error, so this step's results cannot be trusted: ${message}`);
+  const where = context ? ` (${context})` : "";
+  throw new Error(`WebGPU reported an error${where}, so this step's results cannot be trusted: ${message}`);
+}
+
+/** GPU memory held by tfjs-webgpu's buffers, in bytes (0 on other backends). */
+export function gpuBytesHeld(): number {
+  const m = tf.memory() as tf.MemoryInfo & { numBytesAllocatedInGPU?: number };
+  return m.numBytesAllocatedInGPU ?? 0;
 }

@@ -12,7 +12,7 @@ import type { DrawParams } from "../draw/params.ts";
 import type { GradStat } from "../record/types.ts";
 import { type Adam, clipByGlobalNorm, globalNorm } from "./adam.ts";
 import { gradStat, log10Histogram } from "./gradstats.ts";
-import { throwOnWebgpuError } from "../webgpu.ts";
+import { gpuBytesHeld, throwOnWebgpuError } from "../webgpu.ts";
 
 /** What one step reports. Loss terms are batch means in nats per image. */
 export interface StepResult {
@@ -43,7 +43,7 @@ export interface StepOptions {
   injectNaN?: boolean;
   /**
    * How gradients are computed: `fused` (hand-written backward pass with fused kernels, lib/draw/fused.ts;
-   * wasm and cpu), `tape` (tfjs autodiff of {@linkcode drawLoss}), or `auto` (fused where available).
+   * wasm, cpu and webgpu), `tape` (tfjs autodiff of {@linkcode drawLoss}), or `auto` (fused where available).
    * Both give the same numbers to float32 rounding; each is deterministic.
    */
   impl?: "auto" | "fused" | "tape";
@@ -134,7 +134,11 @@ function* stepCore(
         head.dispose();
       }
       // On webgpu, a kernel that failed validation has left wrong values: stop before Adam changes anything.
-      throwOnWebgpuError();
+      throwOnWebgpuError(
+        `training step with batch ${x.shape[0]}; tfjs held ${
+          (gpuBytesHeld() / 2 ** 20).toFixed(1)
+        } MiB of GPU memory`,
+      );
       const [loss, lossX, lossZ, normOut] = headValues;
       const normBefore = fused ? Math.sqrt(normOut) : normOut;
       const result: StepResult = {
