@@ -173,6 +173,16 @@ interface RunOptions {
   label?: string;
 }
 
+/** True when the webgpu device can time dispatches (tfjs's profile then holds GPU times). */
+function timestampQueries(): boolean {
+  const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
+  return device?.features.has("timestamp-query") ?? false;
+}
+
+function sumMs(kernels: Array<{ kernelTimeMs: unknown }>): number {
+  return kernels.reduce((s, k) => s + (typeof k.kernelTimeMs === "number" ? k.kernelTimeMs : 0), 0);
+}
+
 /** Times training and evaluation of one config on the active backend. */
 async function benchOne(name: string, cfg: DrawConfig, backend: string, o: RunOptions): Promise<BenchRun> {
   const D = cfg.A * cfg.B;
@@ -243,6 +253,7 @@ async function benchOne(name: string, cfg: DrawConfig, backend: string, o: RunOp
       warmupSteps: o.warmup,
       kernelsPerStep: backend === "webgpu" ? dispatches : profile.kernels.length,
       peakGpuBytes: backend === "webgpu" ? gpuMax : null,
+      gpuMsPerStep: backend === "webgpu" && timestampQueries() ? sumMs(profile.kernels) : null,
       kernelMs: kernelTimes(profile.kernels),
       evalImages: o.evalImages,
       evalBatch: o.evalBatch,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs `deno task bench` with the webgpu backend on a GPU machine that has no Deno and no network (used on
-# an NVIDIA H200). Prepare on a machine with Deno, in the repository root:
+# Runs `deno task bench` with the webgpu backend on a GPU machine that has no Deno and no network: the fused
+# trainer (lib/draw/fused.ts on the WGSL kernels of lib/kernels/webgpu), then, for comparison, tfjs autodiff
+# at batch 64. Prepare on a machine with Deno, in the repository root:
 #   mkdir -p .gpu .gl
 #   xz -9 -T2 -c "$(command -v deno)" > .gpu/deno.xz                    # ~30 MB
 #   deno bundle --platform deno --minify -o .gpu/bench.js bench/bench.ts  # ~2 MB, no node_modules needed
@@ -25,15 +26,15 @@ mkdir -p /tmp/gpu-bench && cp .gpu/bench.js /tmp/gpu-bench/ && cd /tmp/gpu-bench
   nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv
   /tmp/deno --version
 } 2>&1 | tee "$OUT/machine.txt"
-run() { # batch steps warmup configs
+run() { # batch steps warmup configs [impl]
   local l
   l=$(left)
   [ "$l" -lt 30 ] && { echo "skip configs $4 batch $1: $l s left"; return 1; }
-  echo "=== configs $4 batch $1 steps $2 (limit $l s)"
+  echo "=== configs $4 batch $1 steps $2 impl ${5:-fused} (limit $l s)"
   nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 500 >"/tmp/mem-$1.txt" &
   local smi=$!
   timeout "$l" /tmp/deno run -A bench.js --configs "$4" --backends webgpu --batch "$1" --steps "$2" \
-    --warmup "$3" --eval-images 1000 --label gpu --out "$OUT"
+    --warmup "$3" --eval-images 1000 --impl "${5:-fused}" --label gpu --out "$OUT"
   local rc=$?
   kill $smi
   echo "rc=$rc peak GPU memory MiB: $(sort -n "/tmp/mem-$1.txt" | tail -1)"
@@ -43,4 +44,5 @@ run() { # batch steps warmup configs
   run 64 20 3 b
   for B in ${1:-512 2048 8192}; do run "$B" 5 1 b || break; done
   run 64 20 3 a,c
+  run 64 5 1 b tape
 } 2>&1 | tee -a "$OUT/log.txt"

@@ -41,6 +41,8 @@ export interface BenchRun {
   warmupSteps: number;
   /** tfjs kernels per training step; on webgpu, GPU dispatches per training step (tfjs's and redraw's). */
   kernelsPerStep: number;
+  /** webgpu with timestamp queries: GPU time of the profiled step (sum over its dispatches), ms; else null. */
+  gpuMsPerStep?: number | null;
   /** webgpu: largest GPU memory held by tfjs after a timed step, bytes (null elsewhere). */
   peakGpuBytes?: number | null;
   /** Milliseconds per training step by tfjs kernel name (`tf.profile` of one step), largest first. */

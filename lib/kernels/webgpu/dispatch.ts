@@ -29,6 +29,12 @@ export interface WebgpuBackend {
   endComputePassEncoder(): void;
   submitQueue(): void;
   recordAndSubmit(...args: unknown[]): void;
+  /** Set while tfjs profiles (`tf.profile`, `tf.time`): each program's GPU time is collected into it. */
+  activeTimers: Array<{ name: string; query: Promise<number> }> | null;
+  supportTimestampQuery: boolean;
+  querySet: GPUQuerySet | null;
+  querySetCount: number;
+  getQueryTime(): Promise<number>;
 }
 
 /** Threads per workgroup of the one-dimensional kernels. */
@@ -123,13 +129,26 @@ export function launch(backend: WebgpuBackend, l: Launch): void {
   const p = pipeline(device, l.code);
   const bindGroup = device.createBindGroup({ layout: p.getBindGroupLayout(0), entries });
   backend.ensureCommandEncoderReady();
-  if (!backend.computePassEncoder) backend.computePassEncoder = backend.commandEncoder!.beginComputePass({});
-  backend.computePassEncoder.setPipeline(p);
-  backend.computePassEncoder.setBindGroup(0, bindGroup);
-  backend.computePassEncoder.dispatchWorkgroups(l.groups[0], l.groups[1]);
+  // Under tfjs's profiler, time the dispatch in a pass of its own, as tfjs times its programs.
+  const timed = backend.activeTimers != null && backend.supportTimestampQuery;
+  if (timed) {
+    backend.endComputePassEncoder();
+    backend.querySet ??= device.createQuerySet({ type: "timestamp", count: backend.querySetCount });
+    backend.computePassEncoder = backend.commandEncoder!.beginComputePass({
+      timestampWrites: { querySet: backend.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 },
+    });
+  } else if (!backend.computePassEncoder) {
+    backend.computePassEncoder = backend.commandEncoder!.beginComputePass({});
+  }
+  backend.computePassEncoder!.setPipeline(p);
+  backend.computePassEncoder!.setBindGroup(0, bindGroup);
+  backend.computePassEncoder!.dispatchWorkgroups(l.groups[0], l.groups[1]);
   dispatches++;
   backend.dispatchCountInPass++;
-  if (backend.dispatchCountInPass >= submitBatch()) {
+  if (timed) {
+    backend.endComputePassEncoder();
+    backend.activeTimers!.push({ name: "redraw", query: backend.getQueryTime() });
+  } else if (backend.dispatchCountInPass >= submitBatch()) {
     backend.endComputePassEncoder();
     backend.submitQueue();
   }
