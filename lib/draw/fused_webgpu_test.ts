@@ -118,6 +118,14 @@ for (const c of CASES) {
 }
 
 Deno.test({
+  name: "the webgpu fused step equals the wasm one at a single image, T=1, read N=1 and write N=12",
+  ignore,
+  fn: async () => {
+    await compare({ ...PAPER_MNIST, T: 1, nZ: 3, encSize: 8, decSize: 12, readN: 1, writeN: 12 }, 1);
+  },
+});
+
+Deno.test({
   name:
     "the webgpu fused step equals the wasm one at full size (LSTM 256, batch 64, T=64, nZ=100, read 2, write 5)",
   ignore,
