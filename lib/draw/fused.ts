@@ -1,6 +1,6 @@
 /**
- * The DRAW loss (eqs 3-12) and its gradients computed with a hand-written backward pass, for the wasm and
- * cpu backends. Same model and numbers as {@linkcode drawLoss} (to float32 rounding; lib/draw/fused_test.ts
+ * The DRAW loss (eqs 3-12) and its gradients computed with a hand-written backward pass, for the wasm, cpu
+ * and webgpu backends (on webgpu the kernels are WGSL: lib/kernels/webgpu). Same model and numbers as {@linkcode drawLoss} (to float32 rounding; lib/draw/fused_test.ts
  * compares both), with ~25 kernel calls per glimpse instead of ~750:
  *
  * - the per-glimpse arithmetic runs in fused JS kernels (lib/draw/kernels.ts);
@@ -397,7 +397,7 @@ function initialState(cfg: DrawConfig, p: DrawParams, w: Weights, d: Dims): Stat
 
 /**
  * The per-example loss terms of a batch, as {@linkcode drawLoss} (same arguments), computed with the fused
- * kernels and without keeping the recurrence's intermediate tensors. wasm and cpu backends only.
+ * kernels and without keeping the recurrence's intermediate tensors. wasm, cpu and webgpu backends.
  */
 export function drawLossFused(
   cfg: DrawConfig,
@@ -468,7 +468,7 @@ function colSum(m: tf.Tensor2D): tf.Tensor1D {
 /**
  * Loss (as {@linkcode drawLoss}) and the gradients of the batch-mean loss mean(L^x + L^z), by a hand-written
  * backward pass through time. `opts.gradScale` multiplies the seed gradient (NaN makes every gradient NaN,
- * as a NaN loss would). wasm and cpu backends only.
+ * as a NaN loss would). wasm, cpu and webgpu backends.
  */
 export function drawLossAndGrads(
   cfg: DrawConfig,

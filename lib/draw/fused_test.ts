@@ -218,7 +218,7 @@ Deno.test("drawLossFused() refuses a backend without the fused kernels, naming t
     const params = createParams(cfg, splitSeed(3).init);
     const { x, eps } = batch(cfg, n);
     assertThrows(() => drawLossFused(cfg, params, x, eps), Error, "redraw-no-kernels");
-    assertThrows(() => drawLossAndGrads(cfg, params, x, eps), Error, "wasm and cpu backends only");
+    assertThrows(() => drawLossAndGrads(cfg, params, x, eps), Error, "wasm, cpu and webgpu backends only");
     tf.dispose([x, eps, ...Object.values(params)]);
   } finally {
     tf.removeBackend("redraw-no-kernels");
