@@ -15,8 +15,13 @@
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "@std/cli";
 import { initBackend, setWasmThreads, stopWasmThreads, webgpuAdapter } from "../lib/backend.ts";
-import type { BackendRequest } from "../lib/train/api.ts";
-import { type DrawConfig, MODEL_PRESETS, PAPER_MNIST, PAPER_MNIST_NO_ATTENTION } from "../lib/draw/config.ts";
+import type { BackendRequest } from "../lib/config/run.ts";
+import {
+  type DrawConfig,
+  MODEL_PRESETS,
+  PAPER_MNIST,
+  PAPER_MNIST_NO_ATTENTION,
+} from "../lib/config/model.ts";
 import { createParams, disposeParams } from "../lib/draw/params.ts";
 import { drawEpsilon } from "../lib/draw/model.ts";
 import { evaluate } from "../lib/eval/bound.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { type DrawConfig, PAPER_MNIST } from "../lib/draw/config.ts";
+import { type DrawConfig, PAPER_MNIST } from "../lib/config/model.ts";
 import { drawEpsilon } from "../lib/draw/model.ts";
 import { createParams } from "../lib/draw/params.ts";
 import { RandomStream, splitSeed } from "../lib/random.ts";

@@ -1,6 +1,6 @@
 import { assertEquals, assertGreater } from "@std/assert";
 import { initBackend, setWasmThreads } from "../lib/backend.ts";
-import { PAPER_MNIST, PAPER_MNIST_NO_ATTENTION } from "../lib/draw/config.ts";
+import { PAPER_MNIST, PAPER_MNIST_NO_ATTENTION } from "../lib/config/model.ts";
 import { type EquivalenceCase, runCase } from "./equivalence_cases.ts";
 import { engineThreads } from "../lib/wasm/engine.ts";
 import { onEngineThreads, stopThreadsAfterTests } from "../lib/wasm/testing.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { BackendRequest } from "./train/api.ts";
+import type { BackendRequest } from "./config/run.ts";
 import { engineThreads, setEngineThreads, stopWasmEngine, wasmEngine } from "./wasm/engine.ts";
 import { installWebgpuGuards } from "./webgpu.ts";
 import { threadsProblem } from "./wasm/threads.ts";

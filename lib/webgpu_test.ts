@@ -1,7 +1,7 @@
 import { assert, assertAlmostEquals, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, webgpuAdapter } from "./backend.ts";
-import { type DrawConfig, PAPER_MNIST } from "./draw/config.ts";
+import { type DrawConfig, PAPER_MNIST } from "./config/model.ts";
 import { drawEpsilon } from "./draw/model.ts";
 import { createParams } from "./draw/params.ts";
 import { RandomStream, splitSeed } from "./random.ts";

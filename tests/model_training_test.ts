@@ -8,7 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import { assert, assertLess } from "@std/assert";
 import { initBackend } from "../lib/backend.ts";
 import { RandomStream, splitSeed } from "../lib/random.ts";
-import { type DrawConfig, validateDrawConfig } from "../lib/draw/config.ts";
+import { type DrawConfig, validateDrawConfig } from "../lib/config/model.ts";
 import { createParams, disposeParams } from "../lib/draw/params.ts";
 import { drawEpsilon, drawLoss } from "../lib/draw/model.ts";
 

@@ -8,7 +8,7 @@
 import { assertEquals } from "@std/assert";
 import { initBackend } from "../lib/backend.ts";
 import { readManifest } from "../lib/record/manifest.ts";
-import { runConfigFromPreset } from "../lib/train/config.ts";
+import { runConfigFromPreset } from "../lib/config/run.ts";
 import { trainRun } from "../lib/train/run.ts";
 
 /**

@@ -70,8 +70,7 @@ export {
   PIXELS,
 } from "./load.ts";
 export { type ContentInfo, hashFile, streamContent } from "./read.ts";
-export { datasetRecord } from "./record.ts";
-export type { DatasetRecord } from "../record/types.ts";
+export { type DatasetRecord, datasetRecord } from "./record.ts";
 export type { RandomStream, StreamState } from "../random.ts";
 export {
   BINARIZED_MNIST_URL,

@@ -2,8 +2,27 @@
  * What a run records about its data (the manifest's `dataset` field).
  * @module
  */
-import type { DatasetRecord } from "../record/types.ts";
 import type { Dataset } from "./load.ts";
+
+/** The data a run used (the manifest's `dataset` field). */
+export interface DatasetRecord {
+  name: string;
+  /** Split sizes actually used (after limits). */
+  splits: { train: number; valid: number; test: number };
+  /** SHA-256 of each source file's (decompressed) content, by file name. */
+  sha256: Record<string, string>;
+  /**
+   * Which copy of each file was read, by file name: how it was found (`data-dir` for `--data-dir`, `env` for
+   * `REDRAW_DATA_DIR`, `cache`, `shipped` for the repository's `data/`, `fixtures`), its path (relative to
+   * the repository when inside it) and the SHA-256 of the file as stored. Absent in older records.
+   */
+  copies?: Record<string, { source: string; path: string; sha256: string }>;
+  binarize?: string;
+  /** True when the committed test fixtures were used instead of the real files. */
+  fixtures?: boolean;
+  /** The data folder the files were looked for in, absolute (absent with the fixtures): `verify` reuses it. */
+  dir?: string;
+}
 
 /**
  * The manifest record of the splits a run used: dataset name, split sizes after limits (0 for a split not

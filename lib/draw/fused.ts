@@ -16,7 +16,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { DrawConfig } from "./config.ts";
+import type { DrawConfig } from "../config/model.ts";
 import type { DrawLoss } from "./model.ts";
 import type { DrawParams } from "./params.ts";
 import {

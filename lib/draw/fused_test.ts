@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../backend.ts";
-import { type DrawConfig, PAPER_MNIST } from "./config.ts";
+import { type DrawConfig, PAPER_MNIST } from "../config/model.ts";
 import { drawLossAndGrads, drawLossFused } from "./fused.ts";
 import { blocks, registerFusedKernels } from "./kernels.ts";
 import { head } from "./kernel_math.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { DrawConfig } from "./config.ts";
+import type { DrawConfig } from "../config/model.ts";
 import { attentionParams, filterbank, read, write } from "./attention.ts";
 import { bernoulliNll, klPerStep } from "./loss.ts";
 import { type LstmState, lstmStep } from "./lstm.ts";

@@ -13,7 +13,7 @@ import {
 } from "@std/assert";
 import { initBackend } from "../backend.ts";
 import { RandomStream, splitSeed } from "../random.ts";
-import { type DrawConfig, validateDrawConfig } from "./config.ts";
+import { type DrawConfig, validateDrawConfig } from "../config/model.ts";
 import { filterbank, gridOffsets } from "./attention.ts";
 import { createParams, disposeParams, type DrawParams, paramShapes } from "./params.ts";
 import { drawEpsilon, drawLoss, generate, reconstruct, type Sequence } from "./model.ts";

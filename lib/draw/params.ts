@@ -4,7 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { DrawConfig } from "./config.ts";
+import type { DrawConfig } from "../config/model.ts";
 import { coverBias } from "./attention.ts";
 import type { RandomStream } from "../random.ts";
 
@@ -71,7 +71,7 @@ export function initialValues(cfg: DrawConfig, stream: RandomStream): Map<string
  * Creates the model's variables from the `init` stream.
  * @example
  * ```ts
- * import { MODEL_PRESETS } from "./config.ts";
+ * import { MODEL_PRESETS } from "../config/model.ts";
  * import { splitSeed } from "../random.ts";
  * const params = createParams(MODEL_PRESETS.small, splitSeed(1).init);
  * ```

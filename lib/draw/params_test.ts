@@ -5,7 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 import { assert, assertAlmostEquals, assertEquals, assertLessOrEqual, assertNotEquals } from "@std/assert";
 import { initBackend } from "../backend.ts";
 import { RandomStream } from "../random.ts";
-import { PAPER_MNIST } from "./config.ts";
+import { PAPER_MNIST } from "../config/model.ts";
 import { coverBias } from "./attention.ts";
 import { createParams, disposeParams, initialValues, paramShapes } from "./params.ts";
 

@@ -4,7 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { DrawConfig } from "../draw/config.ts";
+import type { DrawConfig } from "../config/model.ts";
 import { drawLossFused, fusedKernelsAvailable } from "../draw/fused.ts";
 import { drawEpsilon, drawLoss } from "../draw/model.ts";
 import type { DrawParams } from "../draw/params.ts";

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertAlmostEquals, assertEquals, assertLess } from "@std/assert";
 import { initBackend } from "../backend.ts";
-import type { DrawConfig } from "../draw/config.ts";
+import type { DrawConfig } from "../config/model.ts";
 import { createParams, disposeParams } from "../draw/params.ts";
 import { bernoulliNll } from "../draw/loss.ts";
 import { lstmStep } from "../draw/lstm.ts";

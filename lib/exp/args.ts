@@ -4,7 +4,7 @@
  * @module
  */
 import { parseArgs } from "@std/cli";
-import type { BackendRequest } from "../train/api.ts";
+import type { BackendRequest } from "../config/run.ts";
 import { show, UsageError } from "./errors.ts";
 import { parseShard, type Shard, shardFromEnv } from "./shard.ts";
 import { threadsProblem } from "../wasm/threads.ts";

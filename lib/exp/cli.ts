@@ -8,7 +8,8 @@
  */
 import { tryAcquireLock } from "../record/lock.ts";
 import type { RenderedReport, RenderReportOptions } from "../report/mod.ts";
-import type { BackendRequest, TrainRunner } from "../train/api.ts";
+import type { BackendRequest } from "../config/run.ts";
+import type { TrainRunner } from "../train/api.ts";
 import { parseExpArgs, USAGE } from "./args.ts";
 import { ExperimentError, UsageError } from "./errors.ts";
 import { factorLists, parseOnly, type PlannedRun, planRuns } from "./grid.ts";
@@ -18,8 +19,8 @@ import { shardRuns } from "./shard.ts";
 import { readRunState, stateWord } from "./status.ts";
 import { collectSummary, summaryText, writeSummary } from "./summary.ts";
 import { textTable } from "./format.ts";
-import { type Experiment, loadExperiment, paperTargetFor } from "./validate.ts";
-import { valueLabel } from "./runid.ts";
+import { type Experiment, loadExperiment } from "./validate.ts";
+import { valueLabel } from "../config/runid.ts";
 
 /** Exit statuses (also in the usage text and docs/experiments.md). */
 export const EXIT = Object.freeze({
@@ -238,7 +239,7 @@ export async function main(argv: readonly string[], deps: CliDeps = {}): Promise
     out(`interrupted: run the same command again to resume\n`);
     return status;
   }
-  if (deps.render !== false) await renderReport(exp, plan, args.runsDir, args.reportsDir, out, deps.render);
+  if (deps.render !== false) await renderReport(exp, args.runsDir, args.reportsDir, out, deps.render);
   if (notDone.length) {
     out(`${notDone.length} run(s) not completed:\n`);
     for (const o of notDone) out(`  ${o.run.label} seed ${o.run.seed} (${o.run.runId}): ${o.message}\n`);
@@ -254,22 +255,6 @@ function consoleColumns(): number {
   }
 }
 
-/** The experiment's paper targets in the report renderer's form: one `{ row, where: cell }` per cell. */
-function rendererTargets(
-  exp: Experiment,
-  plan: readonly PlannedRun[],
-): Array<{ row: string; where: Record<string, unknown> }> {
-  const out: Array<{ row: string; where: Record<string, unknown> }> = [];
-  const seen = new Set<string>();
-  for (const run of plan) {
-    if (seen.has(run.label)) continue;
-    seen.add(run.label);
-    const t = paperTargetFor(exp, run.cell);
-    if (t) out.push({ row: t.row, where: { ...run.cell } });
-  }
-  return out;
-}
-
 /** The report renderer's signature (lib/report/mod.ts). */
 export type Render = (
   name: string,
@@ -278,7 +263,6 @@ export type Render = (
 
 async function renderReport(
   exp: Experiment,
-  plan: readonly PlannedRun[],
   runsDir: string,
   reportsDir: string,
   out: (s: string) => void,
@@ -303,7 +287,8 @@ async function renderReport(
       runsDir,
       reportsDir,
       description: exp.description,
-      paperTargets: rendererTargets(exp, plan),
+      // No targets means no comparison, as in the summary (the report alone defaults to the DRAW rows).
+      paperTargets: exp.paperTargets ?? [],
     });
     out(`report: ${r.path}\n`);
     for (const w of r.warnings) out(`report warning: ${w}\n`);

@@ -17,34 +17,12 @@
  * `grid: [{ readN: 2, writeN: 2 }, { readN: 5, writeN: 5 }]`.
  * @module
  */
-import type { DrawConfig } from "../draw/config.ts";
-import type { TrainConfig } from "../train/config.ts";
+import type { DrawConfig } from "../config/model.ts";
+import type { PaperTargets } from "../config/paper.ts";
+import type { TrainConfig } from "../config/run.ts";
+import type { Cell } from "../config/runid.ts";
 
-/** Table 2 of Gregor et al. 2015 (binarized MNIST, nats; "<=" rows are upper bounds). */
-export const TABLE2: Readonly<Record<string, number>> = Object.freeze({
-  "DBM 2hl": 84.62,
-  "DBN 2hl": 84.55,
-  "NADE": 88.33,
-  "EoNADE 2hl (128 orderings)": 85.10,
-  "EoNADE-5 2hl (128 orderings)": 84.68,
-  "DLGM": 86.60,
-  "DLGM 8 leapfrog steps": 85.51,
-  "DARN 1hl": 84.13,
-  "DARN 12hl": 88.30,
-  "DRAW without attention": 87.40,
-  "DRAW": 80.97,
-});
-
-/** A Table 2 row an experiment cell is compared with. */
-export interface PaperTarget {
-  /** Row name, one of {@linkcode TABLE2}'s keys. */
-  row: string;
-  /** The paper's value in nats. */
-  nats: number;
-}
-
-/** One cell of an experiment grid: factor key -> the value it takes in this cell. */
-export type Cell = Readonly<Record<string, unknown>>;
+export type { Cell, PaperTargets };
 
 /** Per-key value lists for model and training settings, typed from the config interfaces. */
 export type SettingFactors =
@@ -82,14 +60,6 @@ export const REQUIRED_PROFILES = ["smoke", "quick", "paper"] as const;
 /** Profiles by name: `smoke`, `quick` and `paper` are required. */
 export type Profiles = { smoke: Profile; quick: Profile; paper: Profile } & { [name: string]: Profile };
 
-/**
- * Which Table 2 row each cell is compared with: a map from a cell's label (`attention=false`, `grid=5x5`;
- * see `cellLabel`) to a row name or target, or a function from the cell to one (null for none).
- */
-export type PaperTargets =
-  | Readonly<Record<string, string | PaperTarget>>
-  | ((cell: Cell) => string | PaperTarget | null);
-
 /** The starting point of every cell: a model preset plus overrides. */
 export interface ExperimentBase {
   /** A name from `MODEL_PRESETS` (`paper` = Table 3). */
@@ -113,6 +83,7 @@ export interface ExperimentSpec {
   /** Root seeds; every cell runs once per seed. */
   seeds: number[];
   profiles: Profiles;
+  /** Which Table 2 row each cell is compared with (by cell label, a function of the cell, or a list). */
   paperTargets?: PaperTargets;
 }
 

@@ -3,11 +3,11 @@
  * profile overrides, `--only key=value` filters and seeds -> one planned run per (cell, seed).
  * @module
  */
-import { MODEL_PRESETS, PAPER_MNIST } from "../draw/config.ts";
-import { DEFAULT_TRAIN, type RunConfig } from "../train/config.ts";
+import { MODEL_PRESETS, PAPER_MNIST } from "../config/model.ts";
+import { DEFAULT_TRAIN, type RunConfig } from "../config/run.ts";
 import type { Cell, ExperimentSpec, Profile } from "./define.ts";
 import { show, UsageError } from "./errors.ts";
-import { canonicalJson, cellLabel, type DataSource, runIdFor, valueLabel } from "./runid.ts";
+import { canonicalJson, cellLabel, type DataSource, runIdFor, valueLabel } from "../config/runid.ts";
 
 /** Model setting keys. */
 export const MODEL_KEYS: readonly string[] = Object.freeze(Object.keys(PAPER_MNIST));

@@ -7,12 +7,12 @@
  */
 import { writeFileAtomic as writeRecordAtomic } from "../record/io.ts";
 import type { Estimate, Result } from "../record/types.ts";
-import type { PaperTarget } from "./define.ts";
+import { type PaperTarget, paperTargetFor } from "../config/paper.ts";
+import { spread } from "../report/stats.ts";
 import { formatDuration, formatEstimate, mdCell, textTable } from "./format.ts";
 import type { PlannedRun } from "./grid.ts";
 import { runDirOf } from "./runner.ts";
 import { readRunState, stateWord } from "./status.ts";
-import { paperTargetFor } from "./validate.ts";
 import type { Experiment } from "./validate.ts";
 
 /** Version of the summary file format. */
@@ -59,11 +59,10 @@ export interface ExperimentSummary {
   groups: SummaryGroup[];
 }
 
+/** Mean and sample standard deviation over seeds, in the summary file's field names. */
 function meanSd(xs: number[]): { mean: number; sd: number; n: number } | null {
-  if (!xs.length) return null;
-  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
-  return { mean, sd, n: xs.length };
+  const s = spread(xs);
+  return s && { mean: s.mean, sd: s.std, n: s.n };
 }
 
 /** Reads every planned run's folder (all shards, not only this process's) into a summary. */
@@ -87,7 +86,7 @@ export async function collectSummary(
       status: stateWord(state),
       testBound: r?.test?.bound ?? null,
       iwae: r?.test?.iwae ?? null,
-      paper: paperTargetFor(exp, run.cell),
+      paper: paperTargetFor(exp.paperTargets, run.cell, run.config.model.attention),
       wallTime: typeof r?.wallTime === "number" ? r.wallTime : null,
       steps: typeof r?.steps === "number" ? r.steps : null,
       runDir: dir,

@@ -7,16 +7,10 @@
  * size of each profile's grid (at most {@linkcode MAX_RUNS} runs), and every resolved run config.
  * @module
  */
-import { ConfigError, MODEL_PRESETS, PAPER_MNIST, validateDrawConfig } from "../draw/config.ts";
-import { DEFAULT_TRAIN, validateRunConfig, validateTrainConfig } from "../train/config.ts";
-import {
-  type Cell,
-  type ExperimentSpec,
-  type PaperTarget,
-  type Profile,
-  REQUIRED_PROFILES,
-  TABLE2,
-} from "./define.ts";
+import { ConfigError, MODEL_PRESETS, PAPER_MNIST, validateDrawConfig } from "../config/model.ts";
+import { DEFAULT_TRAIN, validateRunConfig, validateTrainConfig } from "../config/run.ts";
+import { findTable2Row, PAPER_TABLE2 } from "../config/paper.ts";
+import { type Cell, type ExperimentSpec, type Profile, REQUIRED_PROFILES } from "./define.ts";
 import { ExperimentError, show } from "./errors.ts";
 import {
   expandCells,
@@ -29,7 +23,7 @@ import {
   settingSection,
   TRAIN_KEYS,
 } from "./grid.ts";
-import { canonicalJson, cellLabel, runIdFor } from "./runid.ts";
+import { canonicalJson, cellLabel, runIdFor } from "../config/runid.ts";
 
 /** An experiment that passed validation, with the file it came from. */
 export interface Experiment extends ExperimentSpec {
@@ -241,39 +235,33 @@ function checkProfile(ch: Checker, raw: unknown, path: string, factors: Obj): vo
   }
 }
 
-function checkTarget(ch: Checker, v: unknown, path: string): PaperTarget | null {
-  if (v === null) return null;
+function checkTarget(ch: Checker, v: unknown, path: string, rule = false): void {
+  if (v === null && !rule) return;
+  const rows = () => PAPER_TABLE2.map((r) => r.model).join(", ");
   if (typeof v === "string") {
-    if (!Object.hasOwn(TABLE2, v)) {
-      ch.fail(path, `${show(v)} is not a Table 2 row (rows: ${Object.keys(TABLE2).join(", ")})`);
-    }
-    return { row: v, nats: TABLE2[v] };
+    if (!findTable2Row(v)) ch.fail(path, `${show(v)} is not a Table 2 row (rows: ${rows()})`);
+    return;
   }
   const t = ch.object(v, path, `"DRAW" or { row: "DRAW", nats: 80.97 }`);
-  ch.keys(t, path, ["row", "nats"], "a paper target key");
+  ch.keys(
+    t,
+    path,
+    rule ? ["row", "nats", "tolerance", "where"] : ["row", "nats", "tolerance"],
+    "a paper target key",
+  );
   if (typeof t.row !== "string" || t.row === "") {
     ch.fail(`${path}.row`, `must be a row name, got ${show(t.row)}`);
   }
-  if (typeof t.nats !== "number" || !Number.isFinite(t.nats) || t.nats <= 0 || t.nats > 10_000) {
+  const known = findTable2Row(t.row) !== undefined;
+  if ((t.nats !== undefined || !known) && !(typeof t.nats === "number" && t.nats > 0 && t.nats <= 10_000)) {
     ch.fail(`${path}.nats`, `must be a number of nats from 0 to 10000, got ${show(t.nats)}`);
   }
-  return t as unknown as PaperTarget;
-}
-
-/**
- * The paper target of a cell, or null. Assumes a validated experiment.
- * @example
- * ```ts
- * const exp = await loadExperiment("attention-ablation");
- * paperTargetFor(exp, { attention: false }); // { row: "DRAW without attention", nats: 87.4 }
- * ```
- */
-export function paperTargetFor(exp: ExperimentSpec, cell: Cell): PaperTarget | null {
-  const pt = exp.paperTargets;
-  if (pt === undefined) return null;
-  const v = typeof pt === "function" ? pt(cell) : pt[cellLabel(cell)];
-  if (v === undefined || v === null) return null;
-  return typeof v === "string" ? { row: v, nats: TABLE2[v] } : v;
+  if (
+    t.tolerance !== undefined && !(typeof t.tolerance === "number" && t.tolerance >= 0 && t.tolerance < 1e6)
+  ) {
+    ch.fail(`${path}.tolerance`, `must be a number of nats of at least 0, got ${show(t.tolerance)}`);
+  }
+  if (t.where !== undefined) ch.object(t.where, `${path}.where`, "{ attention: false }");
 }
 
 /**
@@ -367,7 +355,8 @@ export function validateExperiment(mod: unknown, file: string, expectedName?: st
     });
   }
   const pt = e.paperTargets;
-  if (pt !== undefined && typeof pt !== "function") {
+  if (Array.isArray(pt)) pt.forEach((t, i) => checkTarget(ch, t, `paperTargets[${i}]`, true));
+  else if (pt !== undefined && typeof pt !== "function") {
     const o = ch.object(pt, "paperTargets", `{ "attention=true": "DRAW" } or (cell) => "DRAW"`);
     for (const [k, v] of Object.entries(o)) checkTarget(ch, v, keyPath("paperTargets", k));
   }
@@ -417,8 +406,9 @@ function checkPlans(ch: Checker, exp: Experiment): void {
       ids.set(id, label);
     }
   }
-  if (exp.paperTargets !== undefined && typeof exp.paperTargets !== "function") {
-    for (const k of Object.keys(exp.paperTargets)) {
+  const pt = exp.paperTargets;
+  if (pt !== undefined && typeof pt !== "function" && !Array.isArray(pt)) {
+    for (const k of Object.keys(pt)) {
       if (!labels.has(k)) {
         ch.fail(keyPath("paperTargets", k), `matches no cell (cells: ${[...labels].join("; ")})`);
       }
@@ -454,7 +444,13 @@ export async function listExperiments(root = PROJECT_ROOT): Promise<string[]> {
   return names.sort();
 }
 
-const ALLOWED_IMPORTS = ["lib/exp/define.ts", "lib/draw/config.ts", "lib/train/config.ts"];
+const ALLOWED_IMPORTS = [
+  "lib/exp/define.ts",
+  "lib/config/model.ts",
+  "lib/config/paper.ts",
+  "lib/config/run.ts",
+  "lib/config/runid.ts",
+];
 
 /** Refuses imports other than the config modules and files beside the experiment (tfjs in particular). */
 function checkImports(ch: Checker, source: string, fileUrl: URL, root: string): void {

@@ -1,13 +1,8 @@
 import { assertEquals, assertRejects, assertStringIncludes, assertThrows } from "@std/assert";
+import { paperTargetFor } from "../config/paper.ts";
 import { defineExperiment, type ExperimentSpec, SMOKE_PROFILE } from "./define.ts";
 import { ExperimentError } from "./errors.ts";
-import {
-  listExperiments,
-  loadExperiment,
-  paperTargetFor,
-  PROJECT_ROOT,
-  validateExperiment,
-} from "./validate.ts";
+import { listExperiments, loadExperiment, PROJECT_ROOT, validateExperiment } from "./validate.ts";
 
 const FILE = "experiments/t.ts";
 
@@ -316,17 +311,17 @@ Deno.test("paperTargetFor() maps cells to Table 2 rows from a record or a functi
     FILE,
     "t",
   );
-  assertEquals(paperTargetFor(viaRecord, { attention: false }), {
+  assertEquals(paperTargetFor(viaRecord.paperTargets, { attention: false }), {
     row: "DRAW without attention",
     nats: 87.40,
   });
-  assertEquals(paperTargetFor(viaRecord, { attention: true }), null);
+  assertEquals(paperTargetFor(viaRecord.paperTargets, { attention: true }), null);
   const viaFn = validateExperiment(
     { default: { ...good(), paperTargets: (c: { attention?: unknown }) => (c.attention ? "DRAW" : null) } },
     FILE,
     "t",
   );
-  assertEquals(paperTargetFor(viaFn, { attention: true }), { row: "DRAW", nats: 80.97 });
+  assertEquals(paperTargetFor(viaFn.paperTargets, { attention: true }), { row: "DRAW", nats: 80.97 });
 });
 
 const FIX = "tests/fixtures/experiments";

@@ -2,7 +2,7 @@
  * Helpers shared by the record tests: a temp folder and a complete, valid manifest.
  * @module
  */
-import { runConfigFromPreset } from "../train/config.ts";
+import { runConfigFromPreset } from "../config/run.ts";
 import { splitSeed, STREAM_NAMES } from "../random.ts";
 import type { ManifestInit } from "./manifest.ts";
 

@@ -16,34 +16,17 @@
  * This file imports no tfjs.
  * @module
  */
-import type { RunConfig, StopReason } from "../train/config.ts";
+import type { RunConfig, StopReason } from "../config/run.ts";
+import type { DatasetRecord } from "../data/record.ts";
 import type { StreamState } from "../random.ts";
+
+export type { DatasetRecord };
 
 /** Version of this format; readers refuse a newer major version. */
 export const RECORD_FORMAT_VERSION = 1;
 
 /** A run's lifecycle state. `running` with a stale heartbeat is shown as `interrupted`. */
 export type RunStatus = "running" | "completed" | "failed" | "interrupted";
-
-/** The data a run used. */
-export interface DatasetRecord {
-  name: string;
-  /** Split sizes actually used (after limits). */
-  splits: { train: number; valid: number; test: number };
-  /** SHA-256 of each source file's (decompressed) content, by file name. */
-  sha256: Record<string, string>;
-  /**
-   * Which copy of each file was read, by file name: how it was found (`data-dir` for `--data-dir`, `env` for
-   * `REDRAW_DATA_DIR`, `cache`, `shipped` for the repository's `data/`, `fixtures`), its path (relative to
-   * the repository when inside it) and the SHA-256 of the file as stored. Absent in older records.
-   */
-  copies?: Record<string, { source: string; path: string; sha256: string }>;
-  binarize?: string;
-  /** True when the committed test fixtures were used instead of the real files. */
-  fixtures?: boolean;
-  /** The data folder the files were looked for in, absolute (absent with the fixtures): `verify` reuses it. */
-  dir?: string;
-}
 
 /** Where and with what the run executed. */
 export interface EnvironmentRecord {

@@ -9,7 +9,7 @@
  * This file imports no tfjs.
  * @module
  */
-import { validateRunConfig } from "../train/config.ts";
+import { validateRunConfig } from "../config/run.ts";
 import { RecordError } from "./io.ts";
 import type {
   DatasetRecord,

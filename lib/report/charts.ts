@@ -8,7 +8,7 @@
  */
 import type { TopLevelSpec } from "vega-lite";
 import type { GradientLine } from "../record/types.ts";
-import { PAPER_TABLE2 } from "./paper.ts";
+import { PAPER_TABLE2 } from "../config/paper.ts";
 import type { RunRecord } from "./records.ts";
 import { quantile, spread, thin } from "./stats.ts";
 import type { ArmSummary } from "./summary.ts";

@@ -9,7 +9,7 @@
 import { parseArgs } from "@std/cli";
 import { fmtBytes } from "./escape.ts";
 import { renderExperimentReport, renderIndex } from "./render.ts";
-import { checkPaperTargets, type PaperTargets } from "./summary.ts";
+import { checkPaperTargets, type PaperTargets } from "../config/paper.ts";
 
 const USAGE = `Usage: deno task report [NAME ...] [options]
 

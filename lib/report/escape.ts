@@ -70,18 +70,3 @@ export function fmtBytes(n: number): string {
   if (n < 1e6) return `${(n / 1e3).toFixed(1)} kB`;
   return `${(n / 1e6).toFixed(2)} MB`;
 }
-
-/** JSON with sorted keys, so equal objects give equal strings (used as grouping keys). */
-export function stableStringify(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableStringify).join(",")}]`;
-  if (value && typeof value === "object") {
-    const o = value as Record<string, unknown>;
-    return `{${
-      Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) =>
-        `${JSON.stringify(k)}:${stableStringify(o[k])}`
-      )
-        .join(",")
-    }}`;
-  }
-  return JSON.stringify(value) ?? "null";
-}

@@ -34,10 +34,11 @@ import {
   PAPER_CITATION_TEXT,
   PAPER_TABLE2,
   PAPER_TABLE3_MNIST,
-} from "./paper.ts";
+} from "../config/paper.ts";
 import type { RunRecord, UnreadableRun } from "./records.ts";
 import { REPORT_CSS, VERDICT_COLORS } from "./style.ts";
-import { type ArmSummary, type PaperTargets, summarizeArms, testEval } from "./summary.ts";
+import type { PaperTargets } from "../config/paper.ts";
+import { type ArmSummary, summarizeArms, testEval } from "./summary.ts";
 import { renderChartSvg } from "./svg.ts";
 
 /** Options of {@linkcode experimentReportHtml}. */

@@ -5,7 +5,7 @@
  */
 import { esc, fmtBytes, fmtNats } from "./escape.ts";
 import type { ReportDigest } from "./html.ts";
-import { PAPER_CITATION_TEXT } from "./paper.ts";
+import { PAPER_CITATION_TEXT } from "../config/paper.ts";
 import { REPORT_CSS, VERDICT_COLORS } from "./style.ts";
 
 /** One report listed on the index. */

@@ -31,25 +31,24 @@ export {
 } from "./records.ts";
 export {
   type ArmSummary,
-  type CellTarget,
-  checkPaperTargets,
-  DEFAULT_PAPER_TARGETS,
-  DEFAULT_TOLERANCE_NATS,
   FULL_BUDGET_EPOCHS,
-  type PaperTarget,
-  type PaperTargets,
   summarizeArms,
   type Verdict,
   type VerdictKind,
 } from "./summary.ts";
 export {
+  checkPaperTargets,
+  DEFAULT_PAPER_TARGETS,
+  DEFAULT_TOLERANCE_NATS,
   findTable2Row,
   formatTable2Value,
   PAPER_CITATION,
   PAPER_CITATION_TEXT,
   PAPER_TABLE2,
   PAPER_TABLE3_MNIST,
+  type PaperTarget,
+  type PaperTargets,
   type Table2Row,
   type Table3Model,
-} from "./paper.ts";
+} from "../config/paper.ts";
 export { staticReportProblems } from "./check.ts";

@@ -1,6 +1,6 @@
 import { assertEquals, assertStringIncludes } from "@std/assert";
 import { orderingChecks, orderingSentence } from "./ordering.ts";
-import { findTable2Row } from "./paper.ts";
+import { findTable2Row } from "../config/paper.ts";
 import type { ArmSummary } from "./summary.ts";
 
 /** The fields orderingChecks reads, for an arm compared with a Table 2 row. */

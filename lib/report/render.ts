@@ -8,7 +8,7 @@ import { type IndexEntry, indexHtml } from "./index_page.ts";
 import { checkExperimentName as checkRunsExperimentName } from "../record/runs.ts";
 import { readExperimentRuns } from "./records.ts";
 import { writeFileAtomic } from "../record/io.ts";
-import type { PaperTargets } from "./summary.ts";
+import type { PaperTargets } from "../config/paper.ts";
 
 /** Options of {@linkcode renderExperimentReport}. */
 export interface RenderReportOptions {

@@ -6,70 +6,24 @@
  * @module
  */
 import type { EvalLine, RunStatus } from "../record/types.ts";
-import type { RunConfig } from "../train/config.ts";
-import { fmtInt, stableStringify } from "./escape.ts";
+import type { RunConfig } from "../config/run.ts";
+import { canonicalJson, cellLabel } from "../config/runid.ts";
+import { fmtInt } from "./escape.ts";
 import {
+  DEFAULT_PAPER_TARGETS,
+  DEFAULT_TOLERANCE_NATS,
   findTable2Row,
-  PAPER_TABLE2,
   PAPER_TABLE3_MNIST,
   PAPER_TEST_IMAGES,
+  type PaperTarget,
+  paperTargetFor,
+  type PaperTargets,
   type Table2Row,
   TABLE3_FIELD_NAMES,
   type Table3Model,
-} from "./paper.ts";
+} from "../config/paper.ts";
 import type { RunRecord } from "./records.ts";
 import { type Spread, spread } from "./stats.ts";
-
-/**
- * Which Table 2 row an arm is compared with. A string names a row (id or the paper's model name); the DRAW
- * rows then match arms by their attention setting ("DRAW" for attention on, "DRAW without attention" for
- * off) and any other row matches every arm. The object form restricts the match to cells whose values
- * equal `where` and may set the tolerance in nats.
- * @example
- * ```ts
- * const targets: PaperTarget[] = ["DRAW", { row: "draw-no-attention", where: { attention: false }, tolerance: 2 }];
- * ```
- */
-export type PaperTarget = string | { row: string; where?: Record<string, unknown>; tolerance?: number };
-
-/** A per-cell answer of an experiment file: a row name, a row with a tolerance, or none (not comparable). */
-export type CellTarget = string | { row: string; tolerance?: number } | null | undefined;
-
-/**
- * The forms an experiment's `paperTargets` may take: a list of {@linkcode PaperTarget}s; an object keyed by
- * cell label (`"attention=true"`, `"base"` for an experiment without factors, as lib/exp labels cells); or a
- * function of the cell. In the last two forms a cell without a row is not comparable.
- * @example
- * ```ts
- * const a: PaperTargets = { "attention=true": "DRAW", "attention=false": "DRAW without attention" };
- * const b: PaperTargets = (cell) => (cell.T === 64 ? "DRAW" : null);
- * ```
- */
-export type PaperTargets =
-  | readonly PaperTarget[]
-  | Readonly<Record<string, CellTarget>>
-  | ((cell: Record<string, unknown>) => CellTarget);
-
-/**
- * A cell's label as lib/exp writes it (lib/exp/runid.ts `cellLabel`): `key=value` joined by ",", objects as
- * their values joined by "x", or `base` for the single cell of an experiment without factors.
- */
-export function expCellLabel(cell: Record<string, unknown>): string {
-  const value = (v: unknown): string =>
-    typeof v === "object" && v !== null && !Array.isArray(v)
-      ? Object.values(v).map(value).join("x")
-      : typeof v === "string"
-      ? v
-      : JSON.stringify(v) ?? String(v);
-  const parts = Object.entries(cell).map(([k, v]) => `${k}=${value(v)}`);
-  return parts.length ? parts.join(",") : "base";
-}
-
-/** The rows compared with when an experiment names none. */
-export const DEFAULT_PAPER_TARGETS: readonly PaperTarget[] = Object.freeze(["draw", "draw-no-attention"]);
-
-/** "Within tolerance" means |ours - paper| <= this many nats plus twice the standard error. */
-export const DEFAULT_TOLERANCE_NATS = 1;
 
 /**
  * Training shorter than this many epochs is "not at this budget" rather than a failure to reproduce. The
@@ -146,15 +100,10 @@ export interface ArmSummary {
   verdict: Verdict;
 }
 
-function cellLabel(cell: Record<string, unknown>): string {
-  const parts = Object.entries(cell).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
-  return parts.length ? parts.join(", ") : "all runs";
-}
-
 function compareValues(a: unknown, b: unknown): number {
   if (typeof a === "number" && typeof b === "number") return a - b;
   if (typeof a === "boolean" && typeof b === "boolean") return a === b ? 0 : a ? -1 : 1;
-  return stableStringify(a).localeCompare(stableStringify(b), "en", { numeric: true });
+  return canonicalJson(a).localeCompare(canonicalJson(b), "en", { numeric: true });
 }
 
 function compareCells(a: Record<string, unknown>, b: Record<string, unknown>): number {
@@ -186,66 +135,22 @@ export function testEval(r: RunRecord): EvalLine | null {
   return tests.length ? tests[tests.length - 1] : null;
 }
 
-function matches(cell: Record<string, unknown>, where: Record<string, unknown>): boolean {
-  return Object.entries(where).every(([k, v]) => stableStringify(cell[k]) === stableStringify(v));
-}
-
-function fromCellTarget(t: CellTarget): { row: Readonly<Table2Row> | null; tolerance: number } {
-  if (t === null || t === undefined) return { row: null, tolerance: DEFAULT_TOLERANCE_NATS };
-  const spec = typeof t === "string" ? { row: t } : t;
-  return { row: findTable2Row(spec.row) ?? null, tolerance: spec.tolerance ?? DEFAULT_TOLERANCE_NATS };
-}
-
-/** Finds the paper row and tolerance for an arm, or a null row when no target applies. */
-export function paperTargetFor(
+/**
+ * The Table 2 row an arm is compared with, and the tolerance: the experiment's target for the cell (or, when
+ * it names none, the DRAW row matching the attention setting), as a row whose value is the target's.
+ */
+export function paperRowFor(
   cell: Record<string, unknown>,
   config: RunConfig,
   targets: PaperTargets = DEFAULT_PAPER_TARGETS,
 ): { row: Readonly<Table2Row> | null; tolerance: number } {
-  if (typeof targets === "function") return fromCellTarget(targets(cell));
-  if (!Array.isArray(targets)) {
-    return fromCellTarget((targets as Readonly<Record<string, CellTarget>>)[expCellLabel(cell)]);
-  }
-  for (const t of targets as readonly PaperTarget[]) {
-    const spec = typeof t === "string" ? { row: t } : t;
-    const row = findTable2Row(spec.row);
-    if (!row) continue;
-    if (spec.where) {
-      if (!matches(cell, spec.where)) continue;
-    } else if (row.id === "draw" && !config.model.attention) continue;
-    else if (row.id === "draw-no-attention" && config.model.attention) continue;
-    return { row, tolerance: spec.tolerance ?? DEFAULT_TOLERANCE_NATS };
-  }
-  return { row: null, tolerance: DEFAULT_TOLERANCE_NATS };
-}
-
-/**
- * Checks `paperTargets` from an experiment file; returns problems naming the entry (empty when fine). A
- * function cannot be checked before it is called; an unknown row it returns makes the cell not comparable.
- */
-export function checkPaperTargets(targets: unknown): string[] {
-  if (typeof targets === "function") return [];
-  const known = PAPER_TABLE2.map((r) => r.id).join(", ");
-  const problems: string[] = [];
-  const check = (t: unknown, where: string, nullable: boolean) => {
-    if (nullable && (t === null || t === undefined)) return;
-    const row = typeof t === "string" ? t : (t as { row?: unknown })?.row;
-    if (typeof row !== "string") problems.push(`${where} needs a row name, got ${JSON.stringify(t)}`);
-    else if (!findTable2Row(row)) {
-      problems.push(`${where} names no Table 2 row: ${JSON.stringify(row)} (known: ${known})`);
-    }
-  };
-  if (Array.isArray(targets)) targets.forEach((t, i) => check(t, `paperTargets[${i}]`, false));
-  else if (typeof targets === "object" && targets !== null) {
-    for (const [k, v] of Object.entries(targets)) check(v, `paperTargets[${JSON.stringify(k)}]`, true);
-  } else {
-    problems.push(
-      `paperTargets must be a list, an object keyed by cell label or a function, got ${
-        JSON.stringify(targets)
-      }`,
-    );
-  }
-  return problems;
+  const t: PaperTarget | null = paperTargetFor(targets, cell, config.model.attention);
+  const tolerance = t?.tolerance ?? DEFAULT_TOLERANCE_NATS;
+  if (!t) return { row: null, tolerance };
+  const found = findTable2Row(t.row);
+  if (found && found.nll === t.nats) return { row: found, tolerance };
+  const row = { id: found?.id ?? "custom", model: t.row, nll: t.nats, upperBound: false, draw: false };
+  return { row: Object.freeze(row), tolerance };
 }
 
 /** Lists how a model config differs from Table 3 (for the row it is compared with). */
@@ -376,7 +281,7 @@ export function summarizeArms(runs: readonly RunRecord[], targets?: PaperTargets
   const groups = new Map<string, RunRecord[]>();
   for (const r of runs) {
     const { seed: _seed, ...rest } = r.manifest.config;
-    const key = `${stableStringify(r.manifest.cell ?? {})}|${stableStringify(rest)}`;
+    const key = `${canonicalJson(r.manifest.cell ?? {})}|${canonicalJson(rest)}`;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   const entries = [...groups.entries()].sort((a, b) =>
@@ -404,7 +309,7 @@ export function summarizeArms(runs: readonly RunRecord[], targets?: PaperTargets
     const stderrs = tests.map((t) => t.bound.stderr).filter((x) => Number.isFinite(x));
     const iwaes = tests.filter((t) => t.iwae);
     const iwaeSpread = spread(iwaes.map((t) => t.iwae!.mean));
-    const { row, tolerance } = paperTargetFor(cell, config, targets);
+    const { row, tolerance } = paperRowFor(cell, config, targets);
     const { deviations: dataDev, incomparable } = dataDeviations(completed.length ? completed : rs, config);
     const budget = budgetSummary(completed.length ? completed : rs, config);
     const t = config.train;

@@ -6,7 +6,7 @@ import {
   synthRecord,
   timesteps,
 } from "../../tests/fixtures/report/synthetic.ts";
-import { checkPaperTargets, expCellLabel, modelDeviations, summarizeArms } from "./summary.ts";
+import { modelDeviations, summarizeArms } from "./summary.ts";
 
 /** A run with Table 3's model trained for about 150 epochs, ending at `bound`. */
 function paperScale(bound: number, seed = 1): SynthOptions {
@@ -100,23 +100,6 @@ Deno.test("modelDeviations() ignores the grid sizes of a model without attention
   assertEquals(modelDeviations({ ...base, model: { ...base.model, readInit: "zero" } }, null).length, 1);
 });
 
-Deno.test("checkPaperTargets() names the entry that is not a Table 2 row, in list and object form", () => {
-  assertEquals(checkPaperTargets(["DRAW", { row: "draw-no-attention" }]), []);
-  const p = checkPaperTargets(["DRAW", "DRAW 2"]);
-  assertEquals(p.length, 1);
-  assertStringIncludes(p[0], 'paperTargets[1] names no Table 2 row: "DRAW 2"');
-  assertEquals(checkPaperTargets({ "T=64": "DRAW", "T=1": null }), []);
-  assertStringIncludes(
-    checkPaperTargets({ "attention=true": "DRAW2" })[0],
-    'paperTargets["attention=true"] names no Table 2 row',
-  );
-  assertStringIncludes(
-    checkPaperTargets(7)[0],
-    "must be a list, an object keyed by cell label or a function",
-  );
-  assertEquals(checkPaperTargets(() => "DRAW"), []);
-});
-
 Deno.test("paperTargets keyed by lib/exp's cell labels, or given as a function, leave unnamed cells not comparable", () => {
   const runs = timesteps().map(synthRecord);
   const byFn = summarizeArms(runs, (cell) => (cell.T === 16 ? "DRAW" : null));
@@ -131,10 +114,4 @@ Deno.test("paperTargets keyed by lib/exp's cell labels, or given as a function, 
     summarizeArms(mnistDynamic().map(synthRecord), { base: "DBN 2hl" })[0].paper?.model,
     "DBN 2hl",
   );
-});
-
-Deno.test("expCellLabel() labels cells as lib/exp does", () => {
-  assertEquals(expCellLabel({ attention: true }), "attention=true");
-  assertEquals(expCellLabel({ T: 16, grid: { readN: 2, writeN: 5 } }), "T=16,grid=2x5");
-  assertEquals(expCellLabel({}), "base");
 });

@@ -3,11 +3,8 @@
  * runner). This file imports no tfjs, so the runner and its tests can use a fake trainer.
  * @module
  */
-import type { RunConfig } from "./config.ts";
+import type { RunConfig } from "../config/run.ts";
 import type { Result } from "../record/types.ts";
-
-/** Backends a user can ask for. */
-export type BackendRequest = "auto" | "tensorflow" | "webgpu" | "wasm" | "cpu";
 
 /** Progress reported during a run (for the progress display). */
 export interface Progress {

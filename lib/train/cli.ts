@@ -5,10 +5,10 @@
  */
 import { parseArgs } from "@std/cli";
 import { initBackend, parseBackend, setWasmThreads } from "../backend.ts";
-import type { DrawConfig } from "../draw/config.ts";
-import { runIdFor } from "../exp/runid.ts";
+import type { DrawConfig } from "../config/model.ts";
+import { runIdFor } from "../config/runid.ts";
 import { threadsProblem } from "../wasm/threads.ts";
-import { type RunConfig, runConfigFromPreset, type TrainConfig } from "./config.ts";
+import { type RunConfig, runConfigFromPreset, type TrainConfig } from "../config/run.ts";
 
 /** Usage text. */
 export const TRAIN_USAGE = `Usage: deno task train [options]

@@ -17,7 +17,7 @@ import {
   resolveDataDir,
   sampleBernoulli,
 } from "../data/mod.ts";
-import type { DrawConfig } from "../draw/config.ts";
+import type { DrawConfig } from "../config/model.ts";
 import { createParams, type DrawParams, paramShapes } from "../draw/params.ts";
 import { drawEpsilon } from "../draw/model.ts";
 import { evaluate } from "../eval/bound.ts";
@@ -43,7 +43,7 @@ import { RandomStream, restoreStreams, splitSeed, streamSeed, streamStates } fro
 import { faultPoint, nanAtStep } from "../faults.ts";
 import { Adam } from "./adam.ts";
 import type { TrainRunner, TrainRunOptions } from "./api.ts";
-import { clipThreshold, type RunConfig, type StopReason } from "./config.ts";
+import { clipThreshold, type RunConfig, type StopReason } from "../config/run.ts";
 import { HIST_EDGES } from "./gradstats.ts";
 import { makeSamples } from "./samples.ts";
 import { type StepResult, trainStepAsync } from "./step.ts";

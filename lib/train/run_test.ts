@@ -13,7 +13,7 @@ import { readJsonl } from "../record/io.ts";
 import { readManifest } from "../record/manifest.ts";
 import type { EvalLine, GradientLine, MetricLine, Result } from "../record/types.ts";
 import { validateManifest } from "../record/validate.ts";
-import type { RunConfig } from "./config.ts";
+import type { RunConfig } from "../config/run.ts";
 import { tinyRunConfig } from "./testing.ts";
 import { trainRun } from "./run.ts";
 import { compareLines, verifyRun } from "./verify.ts";

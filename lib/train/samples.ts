@@ -4,7 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { DrawConfig } from "../draw/config.ts";
+import type { DrawConfig } from "../config/model.ts";
 import { generate, reconstruct, type Sequence } from "../draw/model.ts";
 import type { DrawParams } from "../draw/params.ts";
 import type { DrawingSequence, Samples } from "../record/types.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { DrawConfig } from "../draw/config.ts";
+import type { DrawConfig } from "../config/model.ts";
 import { drawLossAndGrads, fusedKernelsAvailable } from "../draw/fused.ts";
 import { sumSquares } from "../draw/kernels.ts";
 import { drawLoss } from "../draw/model.ts";

@@ -2,7 +2,7 @@
  * Test helpers for training runs (not used by the trainer).
  * @module
  */
-import { type RunConfig, runConfigFromPreset } from "./config.ts";
+import { type RunConfig, runConfigFromPreset } from "../config/run.ts";
 
 /**
  * A run of `steps` steps of a tiny model (T = 3, n_z = 4, LSTMs of 16) on the committed fixtures, logging

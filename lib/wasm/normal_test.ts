@@ -2,7 +2,7 @@ import { assertEquals, assertThrows } from "@std/assert";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, stopWasmThreads } from "../backend.ts";
 import { drawEpsilon } from "../draw/model.ts";
-import { PAPER_MNIST } from "../draw/config.ts";
+import { PAPER_MNIST } from "../config/model.ts";
 import { RandomStream } from "../random.ts";
 import { engineThreads } from "./engine.ts";
 import { normalsOnEngineThreads, normalTensor } from "./normal.ts";

@@ -1,7 +1,7 @@
 import { assertEquals } from "@std/assert";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, setWasmThreads } from "../backend.ts";
-import { PAPER_MNIST } from "../draw/config.ts";
+import { PAPER_MNIST } from "../config/model.ts";
 import { drawEpsilon } from "../draw/model.ts";
 import { RandomStream } from "../random.ts";
 import { engineThreads } from "./engine.ts";

@@ -1,6 +1,6 @@
 import { assertEquals, assertMatch, assertNotEquals } from "@std/assert";
-import { MODEL_PRESETS } from "../draw/config.ts";
-import { DEFAULT_TRAIN, type RunConfig } from "../train/config.ts";
+import { MODEL_PRESETS } from "./model.ts";
+import { DEFAULT_TRAIN, type RunConfig } from "./run.ts";
 import { canonicalJson, cellLabel, runIdFor, valueLabel } from "./runid.ts";
 
 function config(seed = 1): RunConfig {

@@ -1,11 +1,15 @@
 /**
- * Training configuration: practical defaults beside the paper (which gives only "Adam"), and validation.
+ * Run configuration: training settings with practical defaults beside the paper (which gives only "Adam"),
+ * the run config whose hash is the run id, the backends a user can ask for, and validation.
  *
- * This file imports no tfjs: experiment files and validators use it.
+ * Configuration layer: no tfjs. Experiment files and validators use it.
  * @module
  */
-import { ConfigError, type DrawConfig, MODEL_PRESETS, validateDrawConfig } from "../draw/config.ts";
+import { ConfigError, type DrawConfig, MODEL_PRESETS, validateDrawConfig } from "./model.ts";
 import { checkSeed } from "../random.ts";
+
+/** Backends a user can ask for. */
+export type BackendRequest = "auto" | "tensorflow" | "webgpu" | "wasm" | "cpu";
 
 /** Dataset names understood by `loadDataset`. */
 export type DatasetName = "binarized-mnist" | "mnist";

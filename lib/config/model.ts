@@ -1,9 +1,10 @@
 /**
  * DRAW model configuration: the paper's Table 3 MNIST values as the `paper` preset, and validation.
  *
- * This file imports no tfjs: experiment files and validators use it.
+ * Configuration layer: no tfjs. Experiment files and validators use it.
  * @module
  */
+import { PAPER_TABLE3_MNIST as TABLE3 } from "./paper.ts";
 
 /**
  * How an attention head's output bias is initialised: "cover" (the first patch spans the whole image) or
@@ -46,19 +47,19 @@ export interface DrawConfig {
 }
 
 /**
- * Table 3, MNIST model of Gregor et al. 2015: T=64, LSTM 256, z 100, read 2x2, write 5x5.
- * paper: both LSTMs 256 units ("#LSTM cells 256"); A = B = 28.
+ * Table 3, MNIST model of Gregor et al. 2015 (`PAPER_TABLE3_MNIST`): T=64, LSTM 256, z 100, read 2x2,
+ * write 5x5, 28x28 images, with attention.
  */
 export const PAPER_MNIST: Readonly<DrawConfig> = Object.freeze({
-  A: 28,
-  B: 28,
-  T: 64, // paper Table 3: 64 glimpses
-  nZ: 100, // paper Table 3: Z size 100
-  encSize: 256, // paper Table 3: #LSTM cells 256
-  decSize: 256,
+  A: TABLE3.A,
+  B: TABLE3.B,
+  T: TABLE3.T,
+  nZ: TABLE3.nZ,
+  encSize: TABLE3.encSize,
+  decSize: TABLE3.decSize,
   attention: true,
-  readN: 2, // paper Table 3: read size 2x2
-  writeN: 5, // paper Table 3: write size 5x5
+  readN: TABLE3.readN,
+  writeN: TABLE3.writeN,
   readInit: "cover", // paper: not specified; section 3.2 describes a first read covering the image
   writeInit: "cover", // paper: not specified; see the `recipe` experiment
 });

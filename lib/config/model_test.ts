@@ -2,7 +2,7 @@
  * Tests of the model config: the paper preset and validation of impossible values.
  */
 import { assertEquals, assertThrows } from "@std/assert";
-import { ConfigError, MODEL_PRESETS, PAPER_MNIST, validateDrawConfig } from "./config.ts";
+import { ConfigError, MODEL_PRESETS, PAPER_MNIST, validateDrawConfig } from "./model.ts";
 
 Deno.test("PAPER_MNIST is Table 3's MNIST model: T=64, LSTM 256, z 100, read 2x2, write 5x5, 28x28", () => {
   const { A, B, T, nZ, encSize, decSize, attention, readN, writeN } = PAPER_MNIST;

@@ -1,12 +1,16 @@
 /**
- * Run ids: a readable prefix from the cell and seed, then 12 hex digits of the SHA-256 of the canonical
- * JSON of the resolved run config. Same config and seed -> same id; any change -> a new id, so a finished
- * cell is found again and a changed one never reuses an old record.
+ * Cells, their labels and run ids: a readable prefix from the cell and seed, then 12 hex digits of the
+ * SHA-256 of the canonical JSON of the resolved run config. Same config and seed -> same id; any change -> a
+ * new id, so a finished cell is found again and a changed one never reuses an old record.
+ *
+ * Configuration layer: the experiment runner, the trainer's CLI and the report label cells from here.
  * @module
  */
 import { createHash } from "node:crypto";
-import type { RunConfig } from "../train/config.ts";
-import type { Cell } from "./define.ts";
+import type { RunConfig } from "./run.ts";
+
+/** One cell of an experiment grid: factor key -> the value it takes in this cell. */
+export type Cell = Readonly<Record<string, unknown>>;
 
 /**
  * JSON with object keys sorted at every level and `undefined` members dropped, so equal configs give equal
@@ -66,7 +70,7 @@ export type DataSource = "full" | "fixtures";
  * identifies the run; the prefix is for people and is cut to 48 safe characters.
  * @example
  * ```ts
- * import { runConfigFromPreset } from "../train/config.ts";
+ * import { runConfigFromPreset } from "./run.ts";
  * runIdFor({ attention: false }, runConfigFromPreset("small", { seed: 1 })); // "attention=false-s1-..."
  * ```
  */
