@@ -2,8 +2,8 @@ import { assertEquals, assertGreater } from "@std/assert";
 import { initBackend, setWasmThreads } from "../lib/backend.ts";
 import { PAPER_MNIST, PAPER_MNIST_NO_ATTENTION } from "../lib/config/model.ts";
 import { type EquivalenceCase, runCase } from "./equivalence_cases.ts";
-import { engineThreads } from "../lib/wasm/engine.ts";
-import { onEngineThreads, stopThreadsAfterTests } from "../lib/wasm/testing.ts";
+import { engineThreads } from "../lib/kernels/wasm/engine.ts";
+import { onEngineThreads, stopThreadsAfterTests } from "../lib/kernels/wasm/testing.ts";
 
 setWasmThreads(2);
 await initBackend("wasm");

@@ -1,7 +1,7 @@
 /**
- * Times redraw's matrix product (`gemm()` of lib/wasm/ops.ts, the kernel behind every layer of the fused
+ * Times redraw's matrix product (`gemm()` of lib/kernels/wasm/ops.ts, the kernel behind every layer of the fused
  * training step on wasm) on the shapes of DRAW's configs a and c, and prints GFLOP/s per shape. This is how
- * the micro-kernel numbers in bench/README.md and lib/wasm/README.md were measured.
+ * the micro-kernel numbers in bench/README.md and lib/kernels/README.md were measured.
  *
  * ```
  * deno run -P=bench bench/gemm.ts [--threads 2] [--rounds 5]
@@ -14,7 +14,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "@std/cli";
 import { initBackend, setWasmThreads, stopWasmThreads } from "../lib/backend.ts";
-import { gemm, packB } from "../lib/wasm/ops.ts";
+import { gemm, packB } from "../lib/kernels/wasm/ops.ts";
 
 /** `[label, M, K, N]`: products of one training step at batch 64 (T x batch = 640 for a, 4096 for c). */
 export const GEMM_SHAPES: Array<[string, number, number, number]> = [

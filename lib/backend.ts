@@ -7,9 +7,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendRequest } from "./config/run.ts";
-import { engineThreads, setEngineThreads, stopWasmEngine, wasmEngine } from "./wasm/engine.ts";
+import { engineThreads, setEngineThreads, stopWasmEngine, wasmEngine } from "./kernels/wasm/engine.ts";
 import { installWebgpuGuards } from "./webgpu.ts";
-import { threadsProblem } from "./wasm/threads.ts";
+import { threadsProblem } from "./kernels/wasm/threads.ts";
 import { registerWebgpuBackend } from "./kernels/webgpu/device.ts";
 
 export type { BackendRequest };
@@ -173,7 +173,8 @@ async function patchWasmThreads(threads: number): Promise<void> {
 /**
  * Asks for tfjs-wasm's multithreaded build with `n` threads (1 = the single-threaded SIMD build, the
  * default). Must be called before the wasm backend is first initialised; the threads then live until
- * {@linkcode stopWasmThreads} or process exit. Only XNNPACK kernels (matrix products, sigmoid) use them.
+ * {@linkcode stopWasmThreads} or process exit. redraw's kernel engine (lib/kernels/wasm/engine.ts) runs the
+ * products, sigmoids and fused kernels on them; tfjs's own XNNPACK kernels keep one thread.
  */
 export function setWasmThreads(n: number): void {
   const problem = threadsProblem(String(n));
@@ -197,8 +198,8 @@ async function tryWasm(): Promise<string | null> {
   wasm.setWasmPaths(new URL("../node_modules/@tensorflow/tfjs-backend-wasm/dist/", import.meta.url).href);
   if (wasmThreads > 1 && !wasmInstantiated()) {
     await patchWasmThreads(wasmThreads);
-    // The threaded build is wanted for its shared memory: redraw's kernel engine (lib/wasm/engine.ts) splits
-    // the heavy kernels over its own threads. XNNPACK keeps one thread, because its pool threads spin-wait
+    // The threaded build is wanted for its shared memory: redraw's kernel engine (lib/kernels/wasm/engine.ts)
+    // splits the heavy kernels over its own threads. XNNPACK keeps one thread, because its pool threads spin-wait
     // between kernels and would take the core that the engine's worker needs.
     wasm.setThreadsCount(1);
   }

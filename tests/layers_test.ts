@@ -13,8 +13,8 @@ import { importSpecifiers, isTestSupport, resolveSpecifier, ROOT, tsFiles } from
 export const LAYERS: ReadonlyArray<{ rank: number; layer: string; units: string[] }> = [
   { rank: 0, layer: "utilities", units: ["lib/std", "lib/random.ts", "lib/faults.ts"] },
   { rank: 1, layer: "config", units: ["lib/config"] },
-  { rank: 2, layer: "data, kernels", units: ["lib/data", "lib/kernels", "lib/wasm"] },
-  { rank: 3, layer: "backend, record", units: ["lib/backend.ts", "lib/webgpu.ts", "lib/record"] },
+  { rank: 2, layer: "data, kernels", units: ["lib/data", "lib/kernels", "lib/webgpu.ts"] },
+  { rank: 3, layer: "backend, record", units: ["lib/backend.ts", "lib/record"] },
   { rank: 4, layer: "model", units: ["lib/draw"] },
   { rank: 5, layer: "eval", units: ["lib/eval"] },
   { rank: 6, layer: "train", units: ["lib/train", "lib/doctor.ts"] },

@@ -15,7 +15,7 @@ import { trainRun } from "../lib/train/run.ts";
  * The test bound recorded on the wasm backend, 1 thread, with REDRAW_WASM_FMA=0 (Deno 2.9.6, tfjs 4.22;
  * the same run as `REDRAW_WASM_FMA=0 deno task train --preset paper --T 10 --nz 10 --steps 20`). Compared exactly: the
  * wasm kernels without relaxed SIMD, the data order and every random number are bit-reproducible on any
- * machine (lib/wasm/README.md), and the mean over 10,000 images is summed in a fixed order in float64.
+ * machine (lib/kernels/README.md), and the mean over 10,000 images is summed in a fixed order in float64.
  * With the default relaxed multiply-add the CPU decides whether products are fused, so the bits (not the
  * nats) could differ between machines; that is why the test turns it off.
  */

@@ -14,14 +14,15 @@ export type Cell = Readonly<Record<string, unknown>>;
 
 /**
  * JSON with object keys sorted at every level and `undefined` members dropped, so equal configs give equal
- * strings whatever order their keys were written in.
+ * strings whatever order their keys were written in (also the report's grouping key; a value JSON cannot
+ * write, such as `undefined` itself, gives "null").
  * @example
  * ```ts
  * canonicalJson({ b: 1, a: { d: 2, c: undefined } }); // '{"a":{"d":2},"b":1}'
  * ```
  */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
+  return JSON.stringify(sortKeys(value)) ?? "null";
 }
 
 function sortKeys(v: unknown): unknown {

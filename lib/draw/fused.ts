@@ -3,8 +3,9 @@
  * and webgpu backends (on webgpu the kernels are WGSL: lib/kernels/webgpu). Same model and numbers as {@linkcode drawLoss} (to float32 rounding; lib/draw/fused_test.ts
  * compares both), with ~25 kernel calls per glimpse instead of ~750:
  *
- * - the per-glimpse arithmetic runs in fused JS kernels (lib/draw/kernels.ts);
- * - each layer is one matrix product with XNNPACK's fused bias, on the variables themselves: encoder
+ * - the per-glimpse arithmetic runs in fused kernels (lib/kernels/dispatch.ts: C twins on wasm, JS on cpu);
+ * - each layer is one matrix product with its bias fused in, on the variables themselves (on wasm the kernel
+ *   engine's own SIMD product, lib/kernels/wasm/ops.ts; on cpu tfjs's `_FusedMatMul`): encoder
  *   `[r, h^dec_{t-1}, h^enc_{t-1}] enc/W` (the JS read kernel writes that row directly), posterior, decoder
  *   `[z, h^dec_{t-1}] dec/W`, and every head reading h^dec_t at once: `h^dec_t WQ` with
  *   WQ = [write | write attention | read attention of step t+1];
@@ -39,11 +40,11 @@ import {
   stack,
   sumCols,
   sumSteps,
-} from "./kernels.ts";
-import { gemm, packB, type Packed, sigmoid as wasmSigmoid } from "../wasm/ops.ts";
-import { wasmEngine } from "../wasm/engine.ts";
-import { lstmForward as wasmLstmForward } from "../wasm/lstm.ts";
-import { implsDisabled } from "../wasm/registry.ts";
+} from "../kernels/dispatch.ts";
+import { gemm, packB, type Packed, sigmoid as wasmSigmoid } from "../kernels/wasm/ops.ts";
+import { wasmEngine } from "../kernels/wasm/engine.ts";
+import { lstmForward as wasmLstmForward } from "../kernels/wasm/lstm.ts";
+import { implsDisabled } from "../kernels/wasm/impl.ts";
 
 export { fusedKernelsAvailable, registerFusedKernels };
 
@@ -76,7 +77,8 @@ function dims(cfg: DrawConfig, b: number): Dims {
     Hd: cfg.decSize,
     nZ: cfg.nZ,
     R: cfg.attention ? 2 * cfg.readN * cfg.readN : D,
-    // XNNPACK's product is up to 10x slower for some odd widths (64x257x35 vs 64x257x40, measured).
+    // A multiple of 8: the engine's product works in 8-column panels (and tfjs-wasm's XNNPACK product, used
+    // before it, was up to 10x slower for some odd widths: 64x257x35 vs 64x257x40, measured).
     Wq: cfg.attention ? roundUp(Nw2 + 10, 8) : D,
     readRaw: Nw2 + 5,
   };
@@ -84,7 +86,7 @@ function dims(cfg: DrawConfig, b: number): Dims {
 
 /**
  * The right operand of a product, prepared once per call for all T glimpses: on wasm, packed for the kernel
- * engine's product (lib/wasm/src/gemm.c); elsewhere the matrix itself (transposed when asked).
+ * engine's product (lib/kernels/wasm/src/gemm.c); elsewhere the matrix itself (transposed when asked).
  */
 type Operand = { packed: Packed; mat?: undefined } | { packed?: undefined; mat: tf.Tensor2D };
 
@@ -287,7 +289,8 @@ interface State {
 const LINEAR = { transposeA: false, transposeB: false, activation: "linear" };
 
 /**
- * x W + b as one XNNPACK product with fused bias. Runs the `_FusedMatMul` kernel directly: `tf.fused.matMul`
+ * x W + b as one tfjs product with fused bias (cpu backend; wasm uses the engine's `gemm`). Runs the
+ * `_FusedMatMul` kernel directly: `tf.fused.matMul`
  * wraps it in a custom-gradient op whose bookkeeping costs more than the kernel for these sizes.
  */
 function dense(x: tf.Tensor2D, W: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {

@@ -7,7 +7,7 @@
 import { assert } from "@std/assert";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, webgpuAdapter } from "../backend.ts";
-import { type DrawConfig, PAPER_MNIST } from "./config.ts";
+import { type DrawConfig, PAPER_MNIST } from "../config/model.ts";
 import { drawLossAndGrads } from "./fused.ts";
 import { drawEpsilon } from "./model.ts";
 import { createParams } from "./params.ts";

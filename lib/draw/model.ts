@@ -13,7 +13,7 @@ import { bernoulliNll, klPerStep } from "./loss.ts";
 import { type LstmState, lstmStep } from "./lstm.ts";
 import type { DrawParams } from "./params.ts";
 import type { RandomStream } from "../random.ts";
-import { normalsOnEngineThreads, normalTensor } from "../wasm/normal.ts";
+import { normalsOnEngineThreads, normalTensor } from "../kernels/wasm/normal.ts";
 
 /** Per-example loss terms (eqs 9-12). */
 export interface DrawLoss {

@@ -7,7 +7,7 @@ import { parseArgs } from "@std/cli";
 import type { BackendRequest } from "../config/run.ts";
 import { show, UsageError } from "./errors.ts";
 import { parseShard, type Shard, shardFromEnv } from "./shard.ts";
-import { threadsProblem } from "../wasm/threads.ts";
+import { threadsProblem } from "../kernels/wasm/threads.ts";
 
 /** The usage text (`--help`). */
 export const USAGE = `Usage: deno task exp NAME [options]

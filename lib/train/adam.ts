@@ -7,7 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { DrawParams } from "../draw/params.ts";
-import { adamUpdate, fusedKernelsAvailable, registerFusedKernels } from "../draw/kernels.ts";
+import { adamUpdate, fusedKernelsAvailable, registerFusedKernels } from "../kernels/dispatch.ts";
 
 /** Adam hyper-parameters. */
 export interface AdamConfig {
@@ -34,7 +34,7 @@ export class Adam {
   /**
    * Applies one update with learning rate `lr` to the gradients `scale * grads` (`scale` < 1 is global-norm
    * clipping; with the default 1, `grads` must already be clipped). On wasm and cpu each variable is updated
-   * by one fused kernel (lib/draw/kernels.ts), elsewhere by tf ops; both compute the same formula.
+   * by one fused kernel (lib/kernels/dispatch.ts), elsewhere by tf ops; both compute the same formula.
    */
   apply(grads: Record<string, tf.Tensor>, lr: number, scale = 1): void {
     this.t += 1;

@@ -7,7 +7,7 @@ import { parseArgs } from "@std/cli";
 import { initBackend, parseBackend, setWasmThreads } from "../backend.ts";
 import type { DrawConfig } from "../config/model.ts";
 import { runIdFor } from "../config/runid.ts";
-import { threadsProblem } from "../wasm/threads.ts";
+import { threadsProblem } from "../kernels/wasm/threads.ts";
 import { type RunConfig, runConfigFromPreset, type TrainConfig } from "../config/run.ts";
 
 /** Usage text. */

@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { DrawConfig } from "../config/model.ts";
 import { drawLossAndGrads, fusedKernelsAvailable } from "../draw/fused.ts";
-import { sumSquares } from "../draw/kernels.ts";
+import { sumSquares } from "../kernels/dispatch.ts";
 import { drawLoss } from "../draw/model.ts";
 import type { DrawParams } from "../draw/params.ts";
 import type { GradStat } from "../record/types.ts";

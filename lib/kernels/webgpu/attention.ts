@@ -1,12 +1,12 @@
 /**
- * WGSL versions of the Gaussian attention kernels of lib/draw/kernel_math.ts (eqs 19-29): read, write and
+ * WGSL versions of the Gaussian attention kernels of lib/kernels/reference.ts (eqs 19-29): read, write and
  * their backward passes. One thread per image: each builds its filterbanks (the same three-exponential
  * recurrence per filter row as the JS kernel), then the small products of eqs 27 and 29 in private memory,
  * in the JS kernel's loop order. An aux row holds (gX, gY, sigma2, delta, gamma), Fx `[N, A]`, Fy `[N, B]`
  * (read: then img Fx^T `[B, N]` for x and for x-hat).
  * @module
  */
-import { head, readAuxLength } from "../../draw/kernel_math.ts";
+import { head, readAuxLength } from "../reference.ts";
 import { entry, f32, type GpuKernel, grid, header, launch, newOutput } from "./dispatch.ts";
 
 /** Constants and private scratch of one head. */

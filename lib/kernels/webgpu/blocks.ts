@@ -1,12 +1,12 @@
 /**
- * WGSL versions of the copy and sum kernels of lib/draw/kernel_math.ts: block copies (assembling weight
+ * WGSL versions of the copy and sum kernels of lib/kernels/reference.ts: block copies (assembling weight
  * matrices, splitting gradients), column sums, sums over glimpses, stacking per-glimpse rows, and the
  * attention-free encoder input and its gradient. One thread per output element; every sum runs in the JS
  * kernel's order, in float32.
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import type { BlockOp } from "../../draw/kernel_math.ts";
+import type { BlockOp } from "../reference.ts";
 import {
   entry,
   f32,

@@ -1,11 +1,11 @@
 /**
  * Oracle tests of the WGSL kernels: each runs on the webgpu backend (llvmpipe in CI) and is compared with
- * the JS kernel of the same name (lib/draw/kernel_math.ts, float64 arithmetic) on the same random inputs.
+ * the JS kernel of the same name (lib/kernels/reference.ts, float64 arithmetic) on the same random inputs.
  */
 import { assert } from "@std/assert";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, webgpuAdapter } from "../../backend.ts";
-import { head, KERNEL_DEFS, readAuxLength, runKernel } from "../../draw/kernel_math.ts";
+import { head, KERNEL_DEFS, readAuxLength, runKernel } from "../reference.ts";
 import { RandomStream } from "../../random.ts";
 import { registerWebgpuKernels } from "./mod.ts";
 import { throwOnWebgpuError } from "../../webgpu.ts";

@@ -1,5 +1,5 @@
 /**
- * WGSL versions of the LSTM kernels of lib/draw/kernel_math.ts (eqs 5 and 7), plus the whole forward of a
+ * WGSL versions of the LSTM kernels of lib/kernels/reference.ts (eqs 5 and 7), plus the whole forward of a
  * cell in one dispatch (gate sigmoids, cell, sigmoid(cell), hidden state: four outputs, which tfjs-webgpu's
  * own programs cannot write). tanh comes from the sigmoid as in the JS kernels: with s = sigmoid(v),
  * tanh(v) = (2s - 1) / (s^2 + (1 - s)^2).

@@ -1,6 +1,6 @@
 /**
  * The fused DRAW kernels on WebGPU: WGSL programs with the names and semantics of the JS kernels of
- * lib/draw/kernel_math.ts, registered as tfjs kernels of the `webgpu` backend so that the hand-written
+ * lib/kernels/reference.ts, registered as tfjs kernels of the `webgpu` backend so that the hand-written
  * forward and backward of lib/draw/fused.ts run on the GPU unchanged (see README.md beside this file).
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * WGSL versions of the optimiser kernels of lib/draw/kernel_math.ts: the sum of squared gradients (for the
+ * WGSL versions of the optimiser kernels of lib/kernels/reference.ts: the sum of squared gradients (for the
  * global norm) and Adam's update. The sum is a fixed-order reduction: each thread of one workgroup sums a
  * fixed stride of the elements, then a tree in workgroup memory; more inputs than one dispatch may bind are
  * summed in groups whose partial sums a last dispatch adds in order. No atomics, so the same adapter gives the

@@ -1,6 +1,6 @@
 /**
  * WGSL versions of the posterior (eqs 1-2, 6, 11) and Bernoulli likelihood (eq 9) kernels of
- * lib/draw/kernel_math.ts. The epsilon offset of a glimpse and the gradient scale are run-time parameters, so
+ * lib/kernels/reference.ts. The epsilon offset of a glimpse and the gradient scale are run-time parameters, so
  * that all glimpses share one pipeline.
  * @module
  */
