@@ -33,6 +33,7 @@ function tiny(over: Partial<DrawConfig> = {}): DrawConfig {
     readN: 2,
     writeN: 3,
     readInit: "cover",
+    writeInit: "cover",
     ...over,
   });
 }
@@ -381,6 +382,7 @@ async function firstReadFilters(readInit: "cover" | "zero") {
     readN: 2,
     writeN: 5,
     readInit,
+    writeInit: "cover",
   });
   const streams = splitSeed(16);
   const p = createParams(cfg, streams.init);
