@@ -28,7 +28,7 @@ export default defineExperiment({
     quick: {
       ...quickProfile(
         2000,
-        "About 45 min on 2 CPU cores (wasm, --threads 2): T=10 (paper 64), n_z=10 (paper 100), LSTM 256, " +
+        "About 38 min on 2 CPU cores (wasm, --threads 2): T=10 (paper 64), n_z=10 (paper 100), LSTM 256, " +
           "read 2, write 5, 2,000 steps of batch 64 per run (both arms), 3 seeds, full validation and " +
           "test sets, IWAE k=10.",
         { T: 10, nZ: 10 },

@@ -35,7 +35,7 @@ export default defineExperiment({
     smoke: SMOKE_PROFILE,
     quick: quickProfile(
       1000,
-      "About MIN min on 2 CPU cores (wasm, --threads 2): T=10 (paper 64), n_z=10 (paper 100), LSTM 256, 1,000 steps of batch 64 per cell, 1 seed, full validation and test sets, no IWAE.",
+      "About 7 min on 2 CPU cores (wasm, --threads 2): T=10 (paper 64), n_z=10 (paper 100), LSTM 256, 1,000 steps of batch 64 per cell, 1 seed, full validation and test sets, no IWAE.",
       { T: 10, nZ: 10 },
     ),
     paper: paperProfile("Table 3 except the grid, 3 seeds, to convergence, IWAE k=50. GPU."),

@@ -24,7 +24,7 @@ export default defineExperiment({
     smoke: SMOKE_PROFILE,
     quick: quickProfile(
       1000,
-      "About MIN min on 2 CPU cores (wasm, --threads 2): T=10 (paper 64), LSTM 256, read 2, write 5, 1,000 steps of batch 64 per cell, 1 seed, full validation and test sets, no IWAE.",
+      "About 7 min on 2 CPU cores (wasm, --threads 2): T=10 (paper 64), LSTM 256, read 2, write 5, 1,000 steps of batch 64 per cell, 1 seed, full validation and test sets, no IWAE.",
       { T: 10 },
     ),
     paper: paperProfile("Table 3 except n_z, 3 seeds, to convergence, IWAE k=50. GPU."),

@@ -26,7 +26,7 @@ export default defineExperiment({
     smoke: SMOKE_PROFILE,
     quick: quickProfile(
       1000,
-      "About MIN min on 2 CPU cores (wasm, --threads 2): Table 3 model unchanged, 1,000 steps of batch 64 (1.3 epochs), 1 seed, full validation and test sets, no IWAE.",
+      "About 11 min on 2 CPU cores (wasm, --threads 2): Table 3 model unchanged, 1,000 steps of batch 64 (1.3 epochs), 1 seed, full validation and test sets, no IWAE.",
       {},
       { evalEvery: 500, checkpointEvery: 100 },
     ),

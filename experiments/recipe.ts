@@ -14,7 +14,7 @@
  * - smoke: seconds (see SMOKE_PROFILE).
  * - quick: 6 cells x 2 seeds x 1,000 steps of batch 64 (64,000 images, 1.3 epochs), validation on the full
  *   10,000-image split every 500 steps, the test bound on all 10,000 test images with the best-validation
- *   weights; no IWAE. About 30 min on 2 CPU cores (wasm, `--threads 2`).
+ *   weights; no IWAE. About 21 min on 2 CPU cores (wasm, `--threads 2`).
  * - paper: the same six recipes on Table 3's model, trained to convergence (see `paperProfile`). GPU.
  * @module
  */
@@ -49,7 +49,7 @@ export default defineExperiment({
     quick: {
       ...quickProfile(
         1000,
-        "About 30 min on 2 CPU cores (wasm, --threads 2): T=10 (paper 64), n_z=10 (paper 100), LSTM 256, " +
+        "About 21 min on 2 CPU cores (wasm, --threads 2): T=10 (paper 64), n_z=10 (paper 100), LSTM 256, " +
           "read 2, write 5, 1,000 steps of batch 64 per cell, 2 seeds, full validation and test sets, no IWAE.",
         { T: 10, nZ: 10 },
       ),

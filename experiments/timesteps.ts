@@ -24,7 +24,7 @@ export default defineExperiment({
     smoke: SMOKE_PROFILE,
     quick: quickProfile(
       1000,
-      "About MIN min on 2 CPU cores (wasm, --threads 2): n_z=10 (paper 100), LSTM 128 (paper 256), read 2, write 5, 1,000 steps of batch 64 per cell, 1 seed, full validation and test sets, no IWAE.",
+      "About 6 min on 2 CPU cores (wasm, --threads 2): n_z=10 (paper 100), LSTM 128 (paper 256), read 2, write 5, 1,000 steps of batch 64 per cell, 1 seed, full validation and test sets, no IWAE.",
       { nZ: 10, encSize: 128, decSize: 128 },
     ),
     paper: paperProfile("Table 3 except T, 3 seeds, to convergence, IWAE k=50. GPU."),
