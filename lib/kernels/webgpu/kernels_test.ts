@@ -112,6 +112,9 @@ Deno.test({
     const sv = uniform([4, 6], 0, 1);
     await check("RedrawNoAttentionInput", [sv, randn([4, 3]), randn([4, 2])], {});
     await check("RedrawNoAttentionBackward", [randn([4, 11]), randn([4, 6]), sv], {});
+    // More threads than one grid row of workgroups holds (65,535 x 64): the two-dimensional grid.
+    const big = randn([4200, 1001]), bigS = uniform([4200, 1001], 0, 1);
+    await check("RedrawNoAttentionBackward", [big, big, bigS], {}, "NoAttentionBackward, 4.2M threads");
   },
 });
 
