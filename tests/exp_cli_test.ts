@@ -94,7 +94,7 @@ Deno.test("exp refuses bad flags and bad experiment names with one line, status 
     assertEquals(await Deno.stat(reports).then(() => true, () => false), false);
   }));
 
-Deno.test("exp --dry-run lists cells, seeds, run ids and status without running anything", () =>
+Deno.test("exp --dry-run lists cells, seeds, budgets, run ids and status without running anything", () =>
   withDirs(async (runs, reports) => {
     const r = await cli([
       SIX,
@@ -111,7 +111,10 @@ Deno.test("exp --dry-run lists cells, seeds, run ids and status without running 
     assertEquals(r.code, EXIT.ok);
     assertEquals(r.trained, []);
     assertStringIncludes(r.stdout, "six-cells (profile smoke): 12 run(s)");
-    assertMatch(r.stdout, /\n11 +T=3,attention=false +2 +fx-T=3-attention=false-s2-[0-9a-f]{12} +pending\n/);
+    assertMatch(
+      r.stdout,
+      /\n11 +T=3,attention=false +2 +12 steps +fx-T=3-attention=false-s2-[0-9a-f]{12} +pending\n/,
+    );
     const j = await cli([
       SIX,
       "--profile",

@@ -243,3 +243,24 @@ export function runConfigFromPreset(
     seed: overrides.seed ?? 1,
   });
 }
+
+/**
+ * Describes a budget for people: "1 epoch", "2,000 steps", "500 epochs, early stop after 20 epochs without
+ * improvement", "200 steps or a 15-minute cap".
+ * @example
+ * ```ts
+ * import { describeBudget } from "./run.ts";
+ * console.assert(describeBudget({ steps: 2000 }) === "2,000 steps");
+ * ```
+ */
+export function describeBudget(b: Budget | undefined): string {
+  if (!b) return "—";
+  const parts: string[] = [];
+  if (b.epochs !== undefined) parts.push(`${b.epochs} epoch${b.epochs === 1 ? "" : "s"}`);
+  if (b.steps !== undefined) parts.push(`${b.steps.toLocaleString("en-US")} steps`);
+  if (b.minutes !== undefined) parts.push(`a ${b.minutes}-minute cap`);
+  const text = parts.length ? parts.join(" or ") : "—";
+  return b.patience !== undefined
+    ? `${text}, early stop after ${b.patience} epochs without improvement`
+    : text;
+}

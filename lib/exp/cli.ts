@@ -8,7 +8,7 @@
  */
 import { tryAcquireLock } from "../record/lock.ts";
 import type { RenderedReport, RenderReportOptions } from "../report/mod.ts";
-import type { BackendRequest } from "../config/run.ts";
+import { type BackendRequest, describeBudget } from "../config/run.ts";
 import type { TrainRunner } from "../train/api.ts";
 import { parseExpArgs, USAGE } from "./args.ts";
 import { ExperimentError, UsageError } from "./errors.ts";
@@ -328,11 +328,12 @@ async function dryRun(
   }
   stdout(`${exp.name} (profile ${args.profile}): ${plan.length} run(s)${shardNote}\n\n`);
   const sharded = shardNote !== "";
-  const header = ["#", "cell", "seed", "run id", "status", ...(sharded ? ["this shard"] : [])];
+  const header = ["#", "cell", "seed", "budget", "run id", "status", ...(sharded ? ["this shard"] : [])];
   const cells = rows.map(({ run, status, mine }) => [
     String(run.index),
     run.label,
     String(run.seed),
+    describeBudget(run.config.train.budget),
     run.runId,
     status,
     ...(sharded ? [mine ? "yes" : "no"] : []),

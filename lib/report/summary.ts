@@ -6,7 +6,7 @@
  * @module
  */
 import type { EvalLine, RunStatus } from "../record/types.ts";
-import type { RunConfig } from "../config/run.ts";
+import { describeBudget, type RunConfig } from "../config/run.ts";
 import { canonicalJson, cellLabel } from "../config/runid.ts";
 import { fmtInt } from "./escape.ts";
 import {
@@ -113,19 +113,6 @@ function compareCells(a: Record<string, unknown>, b: Record<string, unknown>): n
     if (c !== 0) return c;
   }
   return 0;
-}
-
-/** Describes a configured budget: "1 epoch", "200 steps or 15 min". */
-export function describeBudget(b: RunConfig["train"]["budget"] | undefined): string {
-  if (!b) return "—";
-  const parts: string[] = [];
-  if (b.epochs !== undefined) parts.push(`${b.epochs} epoch${b.epochs === 1 ? "" : "s"}`);
-  if (b.steps !== undefined) parts.push(`${fmtInt(b.steps)} steps`);
-  if (b.minutes !== undefined) parts.push(`a ${b.minutes}-minute cap`);
-  const text = parts.length ? parts.join(" or ") : "—";
-  return b.patience !== undefined
-    ? `${text}, early stop after ${b.patience} epochs without improvement`
-    : text;
 }
 
 /** The test evaluation of a run: result.json's, else the last test line of eval.jsonl, else null. */
