@@ -195,6 +195,32 @@ Deno.test("exp shards split the cells between workers; the last summary sees the
     assertStringIncludes(b.stdout, "6 completed");
   }));
 
+Deno.test("exp --no-report shards write no report; --report-only then makes it once from every shard", () =>
+  withDirs(async (runs, reports) => {
+    const base = [SIX, "--profile", "smoke", "--runs-dir", runs, "--reports-dir", reports];
+    const early = await cli([...base, "--report-only"]);
+    assertEquals([early.code, early.trained, early.rendered], [EXIT.incomplete, [], ["six-cells"]]);
+    assertStringIncludes(early.stdout, "6 run(s) not completed:");
+
+    await Deno.remove(reports, { recursive: true });
+    const a = await cli([...base, "--shard", "0/2", "--no-report"]);
+    const b = await cli([...base, "--shard", "1/2", "--no-report"]);
+    assertEquals([a.code, b.code, a.rendered, b.rendered], [EXIT.ok, EXIT.ok, [], []]);
+    assertEquals(await Deno.stat(reports).then(() => true, () => false), false, "no summary was written");
+
+    const r = await cli([...base, "--report-only"]);
+    assertEquals([r.code, r.trained, r.rendered], [EXIT.ok, [], ["six-cells"]]);
+    assertStringIncludes(r.stdout, "6 completed");
+    const summary = JSON.parse(await Deno.readTextFile(`${reports}/six-cells.summary.json`));
+    assertEquals(summary.counts, { completed: 6 });
+
+    for (const flag of ["--force", "--dry-run", "--no-report"]) {
+      const bad = await cli([...base, "--report-only", flag]);
+      assertEquals(bad.code, EXIT.usage, flag);
+    }
+    assertStringIncludes((await cli([...base, "--report-only", "--shard", "0/2"])).stderr, "drop --shard");
+  }));
+
 Deno.test("exp interrupted by a signal exits 130 and the next run resumes the interrupted cell", () =>
   withDirs(async (runs, reports) => {
     const args = [SIX, "--profile", "smoke", "--only", "T=1", "--runs-dir", runs, "--reports-dir", reports];

@@ -33,12 +33,16 @@ Options:
   --dry-run          print the cells, seeds, run ids and their status; run nothing
   --force            redo the selected runs even if complete (old records move to RUNS/.replaced/)
   --retry-failed     run again the runs whose result is failed (they resume from their last checkpoint)
+  --no-report        write no summary and no HTML report (for the shards of a job array: the report is made
+                     once, after every shard, by --report-only)
+  --report-only      train nothing: write the summary and the HTML report from the runs folder as it is
   --no-wait          do not wait for runs another process is running (they count as not completed)
   --poll SECONDS     how often to check runs held by other processes (default 5)
   --json             machine-readable output on stdout (progress goes to stderr)
   -h, --help         this text
 
-Exit status: 0 every selected run completed; 1 some run failed, is held elsewhere or was not run;
+Exit status: 0 every selected run completed; 1 some run failed, is held elsewhere or was not run (with
+--report-only: is not completed);
 2 bad command line or experiment file; 130 interrupted by SIGINT; 143 interrupted by SIGTERM
 (the current run is checkpointed and marked interrupted; run the same command again to resume).`;
 
@@ -58,6 +62,10 @@ export interface ExpArgs {
   dryRun: boolean;
   force: boolean;
   retryFailed: boolean;
+  /** Write the summary and the HTML report after running (false: `--no-report`). */
+  report: boolean;
+  /** Train nothing; only write the summary and the HTML report. */
+  reportOnly: boolean;
   wait: boolean;
   pollSeconds: number;
   json: boolean;
@@ -75,7 +83,7 @@ const STRING_FLAGS = [
   "shard",
   "poll",
 ];
-const BOOLEAN_FLAGS = ["dry-run", "force", "retry-failed", "wait", "json", "help"];
+const BOOLEAN_FLAGS = ["dry-run", "force", "retry-failed", "report", "report-only", "wait", "json", "help"];
 const BACKENDS: readonly string[] = ["auto", "tensorflow", "webgpu", "wasm", "cpu"];
 
 /**
@@ -182,6 +190,14 @@ export function parseExpArgs(argv: readonly string[], env: Record<string, string
       throw new UsageError(`--shard env: neither SLURM_ARRAY_TASK_ID nor JOB_COMPLETION_INDEX is set`);
     }
   } else if (shardText !== undefined) shard = parseShard(shardText);
+  if (a["report-only"] === true) {
+    for (const f of ["dry-run", "force", "retry-failed", "shard"]) {
+      if (a[f] !== undefined && a[f] !== false) {
+        throw new UsageError(`--report-only trains nothing: drop --${f}`);
+      }
+    }
+    if (a.report === false) throw new UsageError(`--report-only and --no-report contradict each other`);
+  }
   const pollText = a.poll as string | undefined;
   const pollSeconds = pollText === undefined ? 5 : Number(pollText);
   if (!Number.isFinite(pollSeconds) || pollSeconds <= 0 || pollSeconds > 3600) {
@@ -201,6 +217,8 @@ export function parseExpArgs(argv: readonly string[], env: Record<string, string
     dryRun: a["dry-run"] === true,
     force: a.force === true,
     retryFailed: a["retry-failed"] === true,
+    report: a.report !== false,
+    reportOnly: a["report-only"] === true,
     wait: a.wait !== false,
     pollSeconds,
     json: a.json === true,

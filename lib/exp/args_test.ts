@@ -45,6 +45,8 @@ Deno.test("parseExpArgs() reads every option, with defaults", () => {
     dryRun: true,
     force: true,
     retryFailed: true,
+    report: true,
+    reportOnly: false,
     wait: false,
     pollSeconds: 0.5,
     json: true,

@@ -139,6 +139,7 @@ export async function main(argv: readonly string[], deps: CliDeps = {}): Promise
     : "";
 
   if (args.dryRun) return await dryRun(exp, args, plan, mine, stdout, shardNote);
+  if (args.reportOnly) return await reportOnly(exp, args, plan, stdout, stderr, deps.render);
 
   const headline = exp.description.split("\n")[0];
   const where = runDirOf(args.runsDir, exp.name, "");
@@ -214,7 +215,7 @@ export async function main(argv: readonly string[], deps: CliDeps = {}): Promise
   let summary;
   try {
     summary = await collectSummary(exp, args.profile, plan, args.runsDir);
-    files = await writeSummary(summary, args.reportsDir);
+    if (args.report) files = await writeSummary(summary, args.reportsDir);
   } catch (e) {
     stderr(`exp: could not write the summary to ${args.reportsDir}: ${(e as Error).message}\n`);
   }
@@ -239,7 +240,9 @@ export async function main(argv: readonly string[], deps: CliDeps = {}): Promise
     out(`interrupted: run the same command again to resume\n`);
     return status;
   }
-  if (deps.render !== false) await renderReport(exp, args.runsDir, args.reportsDir, out, deps.render);
+  if (args.report && deps.render !== false) {
+    await renderReport(exp, args.runsDir, args.reportsDir, out, deps.render);
+  }
   if (notDone.length) {
     out(`${notDone.length} run(s) not completed:\n`);
     for (const o of notDone) out(`  ${o.run.label} seed ${o.run.seed} (${o.run.runId}): ${o.message}\n`);
@@ -295,6 +298,38 @@ async function renderReport(
   } catch (e) {
     out(`report: rendering failed: ${(e as Error).message}\n`);
   }
+}
+
+/**
+ * `--report-only`: the summary and the HTML report of every planned run as the runs folder has them (all
+ * shards' runs), without training; status 1 when a run is not completed. A job array's dependent job runs
+ * it once after every shard (deploy/slurm/submit.sh).
+ */
+async function reportOnly(
+  exp: Experiment,
+  args: { profile: string; runsDir: string; reportsDir: string; json: boolean },
+  plan: readonly PlannedRun[],
+  stdout: (s: string) => void,
+  stderr: (s: string) => void,
+  render?: Render | false,
+): Promise<number> {
+  const out = args.json ? stderr : stdout;
+  const summary = await collectSummary(exp, args.profile, plan, args.runsDir);
+  let files: { json: string; md: string } | null = null;
+  try {
+    files = await writeSummary(summary, args.reportsDir);
+  } catch (e) {
+    stderr(`exp: could not write the summary to ${args.reportsDir}: ${(e as Error).message}\n`);
+  }
+  if (args.json) stdout(JSON.stringify({ ...summary, files }, null, 2) + "\n");
+  else stdout(`${summaryText(summary)}\n${files ? `\nsummary: ${files.md}, ${files.json}\n` : ""}`);
+  if (render !== false) await renderReport(exp, args.runsDir, args.reportsDir, out, render);
+  const notDone = summary.rows.filter((r) => r.status !== "completed");
+  if (notDone.length) {
+    out(`${notDone.length} run(s) not completed:\n`);
+    for (const r of notDone) out(`  ${r.label} seed ${r.seed} (${r.runId}): ${r.status}\n`);
+  }
+  return files && !notDone.length ? EXIT.ok : EXIT.incomplete;
 }
 
 async function dryRun(
