@@ -225,13 +225,16 @@ Deno.test("exp interrupted by a signal exits 130 and the next run resumes the in
   withDirs(async (runs, reports) => {
     const args = [SIX, "--profile", "smoke", "--only", "T=1", "--runs-dir", runs, "--reports-dir", reports];
     const controller = new AbortController();
-    // The signal arrives 30 ms into the first cell's training (200 steps of >= 1 ms): mid-cell however long
-    // loading the experiment takes on a busy machine.
-    const abortSoon = () => {
-      setTimeout(() => controller.abort(), 30);
+    // The signal comes once the first cell has checkpointed a step: a timer, even one started with the
+    // cell's training, can fire before its first step on a busy machine, and then there is nothing to resume.
+    const outcome = (o: { runDir: string }) => {
+      const poll = setInterval(() => {
+        if (controller.signal.aborted) return clearInterval(poll);
+        Deno.stat(`${o.runDir}/fake-ckpt.json`).then(() => controller.abort(), () => {});
+      }, 5);
       return "completed" as const;
     };
-    const r1 = await cli(args, { steps: 200, stepMs: 1, outcome: abortSoon }, controller.signal);
+    const r1 = await cli(args, { steps: 200, stepMs: 1, outcome }, controller.signal);
     assertEquals(r1.code, EXIT.sigint);
     assertStringIncludes(r1.stdout, "interrupted: run the same command again to resume");
     assertEquals(r1.rendered, []);

@@ -17,7 +17,8 @@
 #    (what Slurm's preemption with PreemptMode=REQUEUE does), then left to finish; its records must equal
 #    the uninterrupted first array's, wall-clock fields aside (check.ts same).
 # 4. Cancels its jobs, stops the daemons it started, and removes its configuration, state, runs and
-#    reports, also when a check fails.
+#    reports, also when a check fails. Packages it installed stay installed (their own daemons are kept
+#    from starting during the install and are never started).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPO="$PWD"
