@@ -60,7 +60,7 @@ Deno.test("each pod of the Indexed Job runs its own shard of the same plan, and 
   assert(job.spec.parallelism <= job.spec.completions);
   const c = container(job);
   // No shell or `deno task` in between: Kubernetes' SIGTERM reaches the runner (PID 1), which checkpoints.
-  assertEquals(c.command, ["deno", "run", "-P=exp", "lib/exp/cli.ts"]);
+  assertEquals(c.command, ["deno", "run", "-q", "-P=exp", "lib/exp/cli.ts"]);
   assertEquals(container(rep).command, c.command);
   assertEquals(job.spec.template.spec.restartPolicy, "Never");
   assert(job.spec.template.spec.terminationGracePeriodSeconds >= 30, "time to write a checkpoint");
@@ -108,7 +108,7 @@ Deno.test("no job file takes its data from a folder beside the checkout", () => 
   }
   // The Slurm array task runs the runner itself (exec), its shard from Slurm's variables, no report.
   const sbatch = Deno.readTextFileSync(`${DIR}slurm/exp-array.sbatch`);
-  assertMatch(sbatch, /^exec deno run -P=exp lib\/exp\/cli\.ts "\$@" --shard env .*\n.*--no-report$/m);
+  assertMatch(sbatch, /^exec deno run -q -P=exp lib\/exp\/cli\.ts "\$@" --shard env .*\n.*--no-report$/m);
   assertMatch(sbatch, /^#SBATCH --requeue$/m);
   assertMatch(sbatch, /^#SBATCH --signal=B:TERM@\d+$/m);
   assert(!/^#SBATCH --gres/m.test(sbatch), "the default submits on a CPU-only cluster");

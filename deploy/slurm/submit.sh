@@ -16,8 +16,8 @@
 #   REDRAW_SBATCH_ARGS=       more sbatch options for both jobs, e.g. "--account=lab --qos=normal"
 #   REDRAW_LOG_DIR=.          where the job logs go (slurm-<array>_<task>.out, slurm-<id>-report.out)
 #   RUNS_DIR=runs, REPORTS_DIR=reports   inside the checkout (`deno task exp` may write only there)
-# Data: REDRAW_DATA_DIR (sbatch passes the environment on) or --data-dir DIR among the exp options; the
-# smoke profiles use the committed fixtures.
+# Data: --data-dir DIR among the exp options or REDRAW_DATA_DIR (sbatch passes the environment on), else
+# the binarized MNIST shipped in the checkout's data/; the smoke profiles use the committed fixtures.
 #
 # GPU variant (a node with a GPU and the backend's driver):
 #   REDRAW_GRES=gpu:1 deploy/slurm/submit.sh attention-ablation --profile paper --backend webgpu
@@ -41,7 +41,7 @@ logs="${REDRAW_LOG_DIR:-.}"
 mkdir -p "$logs"
 
 # A bad experiment name or option fails here, before anything waits in the queue.
-if ! deno run -P=exp lib/exp/cli.ts "$@" --dry-run >/dev/null; then
+if ! deno run -q -P=exp lib/exp/cli.ts "$@" --dry-run >/dev/null; then
   echo "submit: nothing submitted (the exp options above are refused)" >&2
   exit 2
 fi
