@@ -61,6 +61,8 @@ RUNS="runs/$NAME-$$"
 REPORTS="reports/$NAME-$$"
 started_pids=()
 jobs_submitted=()
+had_runs=""
+[ -d runs ] && had_runs=1
 
 cleanup() {
   local status=$?
@@ -89,6 +91,7 @@ cleanup() {
     done
   fi
   rm -rf "$STATE" "$REPO/$RUNS" "$REPO/$RUNS-requeue" "$REPO/$REPORTS" "$REPO/$REPORTS-requeue"
+  [ -n "$had_runs" ] || rmdir "$REPO/runs" 2>/dev/null
   exit "$status"
 }
 trap cleanup EXIT
