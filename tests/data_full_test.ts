@@ -107,10 +107,12 @@ Deno.test({
     try {
       const test = await loadDataset("mnist", "test", { dataDir: cache, download: true, fetchImpl });
       assertEquals(test.sha256, DATA_FILES.mnistTestImages.sha256);
+      // Without the shipped copy: with it, the binarized split is found in data/ and nothing is downloaded.
       const valid = await loadDataset("binarized-mnist", "valid", {
         dataDir: cache,
         download: true,
         fetchImpl,
+        shippedDir: null,
       });
       assertEquals(valid.n, 10_000);
       assertEquals(
