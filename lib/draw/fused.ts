@@ -468,10 +468,235 @@ function colSum(m: tf.Tensor2D): tf.Tensor1D {
   return tf.reshape(sumCols([[m, 0]], m.shape[1], true), [m.shape[1]]) as tf.Tensor1D;
 }
 
+/** The transposed operands of the backward pass's input-gradient products. */
+interface Transposed {
+  WET: Operand;
+  WQT: Operand;
+  WDT: Operand;
+  WPT: Operand;
+}
+
+/** What glimpse t's backward step hands to glimpse t-1's (the gradients flowing back through time). */
+interface Carry {
+  /** d canvas_t. */
+  dcvs: tf.Tensor2D;
+  dXenc: tf.Tensor2D | null;
+  dXdec: tf.Tensor2D | null;
+  dcE: tf.Tensor2D | null;
+  dcD: tf.Tensor2D | null;
+  /** d of the raw read head in Q_t (attention only). */
+  draw: tf.Tensor2D | null;
+}
+
+/** The per-step gradients the weight gradients stack over time, and glimpse 1's batch-summed shares. */
+interface Backward {
+  dGE: tf.Tensor2D[];
+  dGD: tf.Tensor2D[];
+  sGE: tf.Tensor2D[];
+  sGD: tf.Tensor2D[];
+  dPP: tf.Tensor2D[];
+  dQ: tf.Tensor2D[];
+  /** What h^enc_0 and h^dec_0 receive from glimpse 1's products, summed over the batch (packed operands). */
+  sharedE: [tf.Tensor2D, number] | null;
+  sharedD: [tf.Tensor2D, number] | null;
+  /** The carry after glimpse 1: the gradients of the initial state. */
+  last: Carry;
+}
+
+/** The T glimpses of the forward pass, from the initial state. */
+function forwardAll(
+  cfg: DrawConfig,
+  p: DrawParams,
+  w: Weights,
+  d: Dims,
+  x: tf.Tensor2D,
+  eps: tf.Tensor3D,
+): { init: State; steps: Glimpse[]; last: State } {
+  const init = initialState(cfg, p, w, d);
+  const steps: Glimpse[] = [];
+  let prev = init;
+  for (let t = 0; t < cfg.T; t++) {
+    const s = glimpse(cfg, p, w, d, x, eps, t, prev, false);
+    steps.push(s);
+    prev = { canvas: s.canvas, hEnc: s.hEnc, hDec: s.hDec, cE: s.cE, cD: s.cD, q: s.q };
+  }
+  return { init, steps, last: prev };
+}
+
+/**
+ * Backward through glimpse t: the write, the decoder LSTM (eq 7), the posterior (eqs 6, 11), the encoder
+ * LSTM (eq 5) and the read (eq 27, or eq 17 without attention). `g` scales the KL's gradient.
+ */
+function backwardStep(
+  cfg: DrawConfig,
+  d: Dims,
+  x: tf.Tensor2D,
+  eps: tf.Tensor3D,
+  g: number,
+  wt: Transposed,
+  s: Glimpse,
+  before: Glimpse | null,
+  next: Carry,
+  t: number,
+) {
+  const { b, Hd, nZ, R } = d;
+  const dq = cfg.attention
+    ? fusedWriteBackward(next.dcvs, s.writeAux!, s.q!, next.draw, cfg.writeN, cfg.A, cfg.B) // eqs 29, 21
+    : next.dcvs; //                                                                        eq 18
+  const dH = mul(dq, wt.WQT); //                                    [batch, Hd]
+  const [dgD, dcD, sumD] = lstmBackward(s.sgD, s.scD, before?.cD ?? null, next.dcD, [
+    [dH, 0],
+    [next.dXdec, nZ],
+    [next.dXenc, R],
+  ]); //                                                                 eq 7
+  // Glimpse 1: h^dec_0's columns are only needed summed over the batch (inputGradSharedTail).
+  const firstD = t === 0 && wt.WDT.packed ? inputGradSharedTail(dgD, sumD, wt.WDT, nZ) : null;
+  const dXdec = firstD ? firstD.perExample : mul(dgD, wt.WDT); //   [batch, nZ + Hd]
+  const dpp = posteriorBackward(dXdec, s.pp, eps, nZ, g, t * b * nZ); //              eqs 6, 11
+  const dHe = mul(dpp, wt.WPT); //                                  [batch, He]
+  const [dgE, dcE, sumE] = lstmBackward(s.sgE, s.scE, before?.cE ?? null, next.dcE, [
+    [dHe, 0],
+    [next.dXenc, R + Hd],
+  ]); //                                                                 eq 5
+  const firstE = t === 0 && wt.WET.packed ? inputGradSharedTail(dgE, sumE, wt.WET, R) : null;
+  const dXenc = firstE ? firstE.perExample : mul(dgE, wt.WET); //   [batch, R + Hd + He]
+  let dcvs: tf.Tensor2D;
+  let draw: tf.Tensor2D | null = null;
+  if (cfg.attention) {
+    [dcvs, draw] = fusedReadBackward(dXenc, s.readAux!, x, s.s, next.dcvs, s.xenc, cfg.readN, cfg.A, cfg.B); // eq 27
+  } else {
+    dcvs = noAttentionBackward(dXenc, next.dcvs, s.s); //                                  eq 17
+  }
+  const carry: Carry = { dcvs, dXenc, dXdec, dcE, dcD, draw };
+  const shared = firstE && firstD
+    ? {
+      sharedE: [firstE.shared, R - firstE.c0] as [tf.Tensor2D, number],
+      sharedD: [firstD.shared, nZ - firstD.c0] as [tf.Tensor2D, number],
+    }
+    : null;
+  return { dgE, dgD, sumE, sumD, dpp, dq, carry, shared };
+}
+
+/** Backward through time from dL/dc_T: the input gradients of each product use the transposed matrices. */
+function backwardAll(
+  cfg: DrawConfig,
+  d: Dims,
+  x: tf.Tensor2D,
+  eps: tf.Tensor3D,
+  g: number,
+  wt: Transposed,
+  steps: Glimpse[],
+  dcT: tf.Tensor2D,
+): Backward {
+  const bw: Backward = {
+    dGE: [],
+    dGD: [],
+    sGE: [],
+    sGD: [],
+    dPP: [],
+    dQ: [],
+    sharedE: null,
+    sharedD: null,
+    last: { dcvs: dcT, dXenc: null, dXdec: null, dcE: null, dcD: null, draw: null },
+  };
+  for (let t = cfg.T - 1; t >= 0; t--) {
+    const r = backwardStep(cfg, d, x, eps, g, wt, steps[t], t > 0 ? steps[t - 1] : null, bw.last, t);
+    bw.dGE[t] = r.dgE;
+    bw.dGD[t] = r.dgD;
+    bw.sGE[t] = r.sumE;
+    bw.sGD[t] = r.sumD;
+    bw.dPP[t] = r.dpp;
+    bw.dQ[t] = r.dq;
+    bw.last = r.carry;
+    if (r.shared) ({ sharedE: bw.sharedE, sharedD: bw.sharedD } = r.shared);
+  }
+  return bw;
+}
+
+/**
+ * The gradients of the learned initial state. h^dec_0 feeds the first decoder and encoder inputs and, with
+ * attention, the first read head (via Q_0, whose gradient `dQ0` is returned for the write weights too).
+ */
+function initialGrads(cfg: DrawConfig, d: Dims, init: State, bw: Backward, WQT: Operand) {
+  const { D, He, Hd, nZ, R } = d;
+  const [srcE, offE] = bw.sharedE ?? [bw.last.dXenc!, R];
+  const [srcD, offD] = bw.sharedD ?? [bw.last.dXdec!, nZ];
+  let dhDec0 = sumCols([[srcD, offD], [srcE, offE]], Hd, true);
+  let dQ0: tf.Tensor2D | null = null;
+  if (cfg.attention) {
+    dQ0 = fusedWriteBackward(null, null, init.q!, bw.last.draw, cfg.writeN, cfg.A, cfg.B);
+    dhDec0 = tf.add(dhDec0, sumCols([[mul(dQ0, WQT), 0]], Hd, true)) as tf.Tensor2D;
+  }
+  const grads: Record<string, tf.Tensor> = {
+    "init/canvas": sumCols([[bw.last.dcvs, 0]], D, true),
+    "init/hEnc": sumCols([[srcE, offE + Hd]], He, true),
+    "init/hDec": dhDec0,
+  };
+  return { grads, dQ0 };
+}
+
+/** Weight gradients batched over time: one `[K, T*batch] @ [T*batch, N]` product per layer. */
+function weightGrads(
+  cfg: DrawConfig,
+  d: Dims,
+  x: tf.Tensor2D,
+  init: State,
+  steps: Glimpse[],
+  bw: Backward,
+  dQ0: tf.Tensor2D | null,
+  grads: Record<string, tf.Tensor>,
+): void {
+  const { D, He, Hd } = d;
+  const gP = stack(bw.dPP), gE = stack(bw.dGE);
+  const dWE = weightGrad(steps.map((s) => s.xenc), gE);
+  grads["dec/W"] = weightGrad(steps.map((s) => s.xdec), stack(bw.dGD));
+  grads["dec/b"] = colSum(stack(bw.sGD));
+  grads["post/W"] = weightGrad(steps.map((s) => s.hEnc), gP);
+  grads["post/b"] = colSum(gP);
+  // Q_t = h^dec_t WQ + bQ for t = 1..T; with attention also Q_0, whose gradient is the first read head's.
+  const qIn = cfg.attention ? [init.hDec, ...steps.map((s) => s.hDec)] : steps.map((s) => s.hDec);
+  const qGrad = cfg.attention ? [dQ0!, ...bw.dQ] : bw.dQ;
+  const gQ = stack(qGrad);
+  const dWQ = weightGrad(qIn, gQ);
+  const dbQ = sumCols([[gQ, 0]], d.Wq, true);
+  grads["enc/b"] = colSum(stack(bw.sGE));
+  if (cfg.attention) {
+    grads["enc/W"] = dWE;
+    const Nw2 = cfg.writeN * cfg.writeN;
+    const parts = blocks([dWQ, dbQ], [[Hd, Nw2], [1, Nw2], [Hd, 5], [1, 5], [Hd, 5], [1, 5]], [
+      { out: 0, in: 0, rows: Hd, cols: Nw2 },
+      { out: 1, in: 1, rows: 1, cols: Nw2 },
+      { out: 2, in: 0, c0: Nw2, rows: Hd, cols: 5 },
+      { out: 3, in: 1, c0: Nw2, rows: 1, cols: 5 },
+      { out: 4, in: 0, c0: Nw2 + 5, rows: Hd, cols: 5 },
+      { out: 5, in: 1, c0: Nw2 + 5, rows: 1, cols: 5 },
+    ]);
+    grads["write/W"] = parts[0];
+    grads["write/b"] = tf.reshape(parts[1], [Nw2]);
+    grads["write/attW"] = parts[2];
+    grads["write/attB"] = tf.reshape(parts[3], [5]);
+    grads["read/attW"] = parts[4];
+    grads["read/attB"] = tf.reshape(parts[5], [5]);
+  } else {
+    // W_x and W_x-hat both get x^T sum_t dG_t (through XWb); W_x-hat also gets -(s rows of dWE).
+    const dWsum = matMul(stack([x], true), sumSteps(gE, cfg.T));
+    grads["enc/W"] = blocks([dWsum, dWE], [[2 * D + Hd + He, 4 * He]], [
+      { out: 0, in: 0, rows: D, cols: 4 * He },
+      { out: 0, in: 0, rows: D, cols: 4 * He, dr0: D },
+      { out: 0, in: 1, rows: D, cols: 4 * He, dr0: D, scale: -1, add: true },
+      { out: 0, in: 1, r0: D, rows: Hd + He, cols: 4 * He, dr0: 2 * D },
+    ])[0];
+    grads["write/W"] = dWQ;
+    grads["write/b"] = tf.reshape(dbQ, [D]);
+  }
+}
+
 /**
  * Loss (as {@linkcode drawLoss}) and the gradients of the batch-mean loss mean(L^x + L^z), by a hand-written
- * backward pass through time. `opts.gradScale` multiplies the seed gradient (NaN makes every gradient NaN,
- * as a NaN loss would). wasm, cpu and webgpu backends.
+ * backward pass through time: the forward glimpses, the backward steps from the last glimpse to the first,
+ * the initial state's gradients, then every weight's gradient batched over time. `opts.gradScale`
+ * multiplies the seed gradient (NaN makes every gradient NaN, as a NaN loss would). wasm, cpu and webgpu
+ * backends.
  */
 export function drawLossAndGrads(
   cfg: DrawConfig,
@@ -482,132 +707,21 @@ export function drawLossAndGrads(
 ): LossAndGrads {
   checkBackend();
   const d = dims(cfg, x.shape[0]);
-  const { b, D, He, Hd, nZ, R } = d;
-  const T = cfg.T;
-  const g = (opts.gradScale ?? 1) / b; //                                      d mean / d per-example loss
+  const g = (opts.gradScale ?? 1) / d.b; //                                  d mean / d per-example loss
   return tf.tidy(() => {
     const w = assemble(cfg, p, x, d);
-    const init = initialState(cfg, p, w, d);
-    const steps: Glimpse[] = [];
-    let prev = init;
-    for (let t = 0; t < T; t++) {
-      const s = glimpse(cfg, p, w, d, x, eps, t, prev, false);
-      steps.push(s);
-      prev = { canvas: s.canvas, hEnc: s.hEnc, hDec: s.hDec, cE: s.cE, cD: s.cD, q: s.q };
-    }
-    const [lossX, dcT] = bernoulli(x, prev.canvas, g); //                        eq 9 and dL/dc_T
-    const klPerStep = stack(steps.map((s) => tf.reshape(s.kl, [1, b]) as tf.Tensor2D), true); // [batch, T]
-
-    // Backward through time: the input gradients of each product use the transposed matrices.
-    const WET = operand(w.WE, true), WQT = operand(w.WQ, true);
-    const WDT = operand(p["dec/W"] as tf.Tensor2D, true), WPT = operand(p["post/W"] as tf.Tensor2D, true);
-    let dcvs = dcT as tf.Tensor2D;
-    let dXencNext: tf.Tensor2D | null = null, dXdecNext: tf.Tensor2D | null = null;
-    let dcENext: tf.Tensor2D | null = null, dcDNext: tf.Tensor2D | null = null;
-    let drawNext: tf.Tensor2D | null = null;
-    const dGE: tf.Tensor2D[] = [], dGD: tf.Tensor2D[] = [], dPP: tf.Tensor2D[] = [], dQ: tf.Tensor2D[] = [];
-    const sGE: tf.Tensor2D[] = [], sGD: tf.Tensor2D[] = [];
-    let sharedE: [tf.Tensor2D, number] | null = null, sharedD: [tf.Tensor2D, number] | null = null;
-    for (let t = T - 1; t >= 0; t--) {
-      const s = steps[t];
-      const before = t > 0 ? steps[t - 1] : null;
-      const dq = cfg.attention
-        ? fusedWriteBackward(dcvs, s.writeAux!, s.q!, drawNext, cfg.writeN, cfg.A, cfg.B) // eqs 29, 21
-        : dcvs; //                                                                        eq 18
-      const dH = mul(dq, WQT); //                                    [batch, Hd]
-      const [dgD, dcD, sumD] = lstmBackward(s.sgD, s.scD, before?.cD ?? null, dcDNext, [
-        [dH, 0],
-        [dXdecNext, nZ],
-        [dXencNext, R],
-      ]); //                                                                 eq 7
-      // Glimpse 1: h^dec_0's columns are only needed summed over the batch (inputGradSharedTail).
-      const firstD = t === 0 && WDT.packed ? inputGradSharedTail(dgD, sumD, WDT, nZ) : null;
-      const dXdec = firstD ? firstD.perExample : mul(dgD, WDT); //   [batch, nZ + Hd]
-      const dpp = posteriorBackward(dXdec, s.pp, eps, nZ, g, t * b * nZ); //              eqs 6, 11
-      const dHe = mul(dpp, WPT); //                                  [batch, He]
-      const [dgE, dcE, sumE] = lstmBackward(s.sgE, s.scE, before?.cE ?? null, dcENext, [
-        [dHe, 0],
-        [dXencNext, R + Hd],
-      ]); //                                                                 eq 5
-      const firstE = t === 0 && WET.packed ? inputGradSharedTail(dgE, sumE, WET, R) : null;
-      const dXenc = firstE ? firstE.perExample : mul(dgE, WET); //   [batch, R + Hd + He]
-      let draw: tf.Tensor2D | null = null;
-      if (cfg.attention) {
-        [dcvs, draw] = fusedReadBackward(dXenc, s.readAux!, x, s.s, dcvs, s.xenc, cfg.readN, cfg.A, cfg.B); // eq 27
-      } else {
-        dcvs = noAttentionBackward(dXenc, dcvs, s.s); //                                  eq 17
-      }
-      dGE[t] = dgE;
-      dGD[t] = dgD;
-      sGE[t] = sumE;
-      sGD[t] = sumD;
-      dPP[t] = dpp;
-      dQ[t] = dq;
-      [dXencNext, dXdecNext, dcENext, dcDNext, drawNext] = [dXenc, dXdec, dcE, dcD, draw];
-      if (firstE && firstD) {
-        // What h^enc_0 and h^dec_0 receive from glimpse 1's products, already summed over the batch.
-        sharedE = [firstE.shared, R - firstE.c0];
-        sharedD = [firstD.shared, nZ - firstD.c0];
-      }
-    }
-    // h^dec_0 feeds the first decoder and encoder inputs and, with attention, the first read head (via Q_0).
-    const [srcE, offE] = sharedE ?? [dXencNext!, R];
-    const [srcD, offD] = sharedD ?? [dXdecNext!, nZ];
-    let dhDec0 = sumCols([[srcD, offD], [srcE, offE]], Hd, true);
-    let dQ0: tf.Tensor2D | null = null;
-    if (cfg.attention) {
-      dQ0 = fusedWriteBackward(null, null, init.q!, drawNext, cfg.writeN, cfg.A, cfg.B);
-      dhDec0 = tf.add(dhDec0, sumCols([[mul(dQ0, WQT), 0]], Hd, true)) as tf.Tensor2D;
-    }
-    const grads: Record<string, tf.Tensor> = {
-      "init/canvas": sumCols([[dcvs, 0]], D, true),
-      "init/hEnc": sumCols([[srcE, offE + Hd]], He, true),
-      "init/hDec": dhDec0,
+    const { init, steps, last } = forwardAll(cfg, p, w, d, x, eps);
+    const [lossX, dcT] = bernoulli(x, last.canvas, g); //                        eq 9 and dL/dc_T
+    const klPerStep = stack(steps.map((s) => tf.reshape(s.kl, [1, d.b]) as tf.Tensor2D), true); // [batch, T]
+    const wt: Transposed = {
+      WET: operand(w.WE, true),
+      WQT: operand(w.WQ, true),
+      WDT: operand(p["dec/W"] as tf.Tensor2D, true),
+      WPT: operand(p["post/W"] as tf.Tensor2D, true),
     };
-
-    // Weight gradients batched over time: one [K, T*batch] @ [T*batch, N] product per layer.
-    const gP = stack(dPP), gE = stack(dGE);
-    const dWE = weightGrad(steps.map((s) => s.xenc), gE);
-    grads["dec/W"] = weightGrad(steps.map((s) => s.xdec), stack(dGD));
-    grads["dec/b"] = colSum(stack(sGD));
-    grads["post/W"] = weightGrad(steps.map((s) => s.hEnc), gP);
-    grads["post/b"] = colSum(gP);
-    // Q_t = h^dec_t WQ + bQ for t = 1..T; with attention also Q_0, whose gradient is the first read head's.
-    const qIn = cfg.attention ? [init.hDec, ...steps.map((s) => s.hDec)] : steps.map((s) => s.hDec);
-    const qGrad = cfg.attention ? [dQ0!, ...dQ] : dQ;
-    const gQ = stack(qGrad);
-    const dWQ = weightGrad(qIn, gQ);
-    const dbQ = sumCols([[gQ, 0]], d.Wq, true);
-    grads["enc/b"] = colSum(stack(sGE));
-    if (cfg.attention) {
-      grads["enc/W"] = dWE;
-      const Nw2 = cfg.writeN * cfg.writeN;
-      const parts = blocks([dWQ, dbQ], [[Hd, Nw2], [1, Nw2], [Hd, 5], [1, 5], [Hd, 5], [1, 5]], [
-        { out: 0, in: 0, rows: Hd, cols: Nw2 },
-        { out: 1, in: 1, rows: 1, cols: Nw2 },
-        { out: 2, in: 0, c0: Nw2, rows: Hd, cols: 5 },
-        { out: 3, in: 1, c0: Nw2, rows: 1, cols: 5 },
-        { out: 4, in: 0, c0: Nw2 + 5, rows: Hd, cols: 5 },
-        { out: 5, in: 1, c0: Nw2 + 5, rows: 1, cols: 5 },
-      ]);
-      grads["write/W"] = parts[0];
-      grads["write/b"] = tf.reshape(parts[1], [Nw2]);
-      grads["write/attW"] = parts[2];
-      grads["write/attB"] = tf.reshape(parts[3], [5]);
-      grads["read/attW"] = parts[4];
-      grads["read/attB"] = tf.reshape(parts[5], [5]);
-    } else {
-      // W_x and W_x-hat both get x^T sum_t dG_t (through XWb); W_x-hat also gets -(s rows of dWE).
-      const dWsum = matMul(stack([x], true), sumSteps(gE, T));
-      grads["enc/W"] = blocks([dWsum, dWE], [[2 * D + Hd + He, 4 * He]], [
-        { out: 0, in: 0, rows: D, cols: 4 * He },
-        { out: 0, in: 0, rows: D, cols: 4 * He, dr0: D },
-        { out: 0, in: 1, rows: D, cols: 4 * He, dr0: D, scale: -1, add: true },
-        { out: 0, in: 1, r0: D, rows: Hd + He, cols: 4 * He, dr0: 2 * D },
-      ])[0];
-      grads["write/W"] = dWQ;
-      grads["write/b"] = tf.reshape(dbQ, [D]);
-    }
+    const bw = backwardAll(cfg, d, x, eps, g, wt, steps, dcT as tf.Tensor2D);
+    const { grads, dQ0 } = initialGrads(cfg, d, init, bw, wt.WQT);
+    weightGrads(cfg, d, x, init, steps, bw, dQ0, grads);
     return {
       loss: { lossX, lossZ: tf.sum(klPerStep, 1) as tf.Tensor1D, klPerStep },
       grads,

@@ -10,11 +10,11 @@ import { tryAcquireLock } from "../record/lock.ts";
 import type { RenderedReport, RenderReportOptions } from "../report/mod.ts";
 import { type BackendRequest, describeBudget } from "../config/run.ts";
 import type { TrainRunner } from "../train/api.ts";
-import { parseExpArgs, USAGE } from "./args.ts";
+import { type ExpArgs, parseExpArgs, USAGE } from "./args.ts";
 import { ExperimentError, UsageError } from "./errors.ts";
 import { factorLists, parseOnly, type PlannedRun, planRuns } from "./grid.ts";
 import { ProgressDisplay } from "./progress.ts";
-import { type AcquireLock, runDirOf, runExperiment } from "./runner.ts";
+import { type AcquireLock, runDirOf, runExperiment, type RunnerReport } from "./runner.ts";
 import { shardRuns } from "./shard.ts";
 import { readRunState, stateWord } from "./status.ts";
 import { collectSummary, summaryText, writeSummary } from "./summary.ts";
@@ -84,23 +84,20 @@ export function commandFor(
   return parts.map(quote).join(" ");
 }
 
-/**
- * Runs the CLI and returns the exit status (it never calls `Deno.exit` itself).
- */
-export async function main(argv: readonly string[], deps: CliDeps = {}): Promise<number> {
-  const env = deps.env ?? Deno.env.toObject();
-  const stdout = deps.stdout ?? writeTo(Deno.stdout);
-  const stderr = deps.stderr ?? writeTo(Deno.stderr);
-  let args;
-  let exp: Experiment;
-  let plan: PlannedRun[];
+/** The parsed flags, the experiment and its plan; or the exit status when there is nothing to run. */
+async function planFromArgs(
+  argv: readonly string[],
+  env: Record<string, string | undefined>,
+  stdout: (s: string) => void,
+  stderr: (s: string) => void,
+): Promise<{ args: ExpArgs; exp: Experiment; plan: PlannedRun[] } | number> {
   try {
-    args = parseExpArgs(argv, env);
+    const args = parseExpArgs(argv, env);
     if (args.help) {
       stdout(USAGE + "\n");
       return EXIT.ok;
     }
-    exp = await loadExperiment(args.name);
+    const exp = await loadExperiment(args.name);
     const profile = exp.profiles[args.profile];
     if (!profile) {
       throw new UsageError(
@@ -110,21 +107,14 @@ export async function main(argv: readonly string[], deps: CliDeps = {}): Promise
       );
     }
     const only = parseOnly(args.only, factorLists(exp, profile));
-    plan = planRuns(exp, {
+    const plan = planRuns(exp, {
       profile: args.profile,
       seeds: args.seeds,
       only,
       dataDirGiven: args.dataDir !== undefined,
     });
-    if (!args.dryRun) {
-      for (const [flag, dir] of [["--runs-dir", args.runsDir], ["--reports-dir", args.reportsDir]]) {
-        if (Deno.permissions.querySync({ name: "write", path: dir }).state !== "granted") {
-          throw new UsageError(
-            `${flag} ${dir}: this process may not write there (\`deno task exp\` writes only in runs/ and reports/)`,
-          );
-        }
-      }
-    }
+    if (!args.dryRun) checkWritable(args);
+    return { args, exp, plan };
   } catch (e) {
     if (e instanceof UsageError || e instanceof ExperimentError) {
       stderr(`exp: ${e.message}\n`);
@@ -132,39 +122,58 @@ export async function main(argv: readonly string[], deps: CliDeps = {}): Promise
     }
     throw e;
   }
-  const mine = shardRuns(plan, args.shard);
-  const out = args.json ? stderr : stdout;
-  const shardNote = args.shard
-    ? ` (shard ${args.shard.index}/${args.shard.count}: ${mine.length} of ${plan.length})`
-    : "";
+}
 
-  if (args.dryRun) return await dryRun(exp, args, plan, mine, stdout, shardNote);
-  if (args.reportOnly) return await reportOnly(exp, args, plan, stdout, stderr, deps.render);
+/** Refuses, before anything runs, a runs or reports folder this process may not write. */
+function checkWritable(args: ExpArgs): void {
+  for (const [flag, dir] of [["--runs-dir", args.runsDir], ["--reports-dir", args.reportsDir]]) {
+    if (Deno.permissions.querySync({ name: "write", path: dir }).state !== "granted") {
+      throw new UsageError(
+        `${flag} ${dir}: this process may not write there (\`deno task exp\` writes only in runs/ and reports/)`,
+      );
+    }
+  }
+}
 
-  const headline = exp.description.split("\n")[0];
-  const where = runDirOf(args.runsDir, exp.name, "");
-  out(
-    `${exp.name}: ${headline}\nprofile ${args.profile}, ${plan.length} run(s)${shardNote}, runs in ${where}\n`,
-  );
-
-  const controller = new AbortController();
-  let caught: "SIGINT" | "SIGTERM" | null = null;
+/**
+ * Listens to SIGINT and SIGTERM while the runs train: the first interrupts the current run (it writes a
+ * checkpoint), a second exits at once. `caught` says which arrived; `remove` stops listening.
+ */
+function listenForSignals(stderr: (s: string) => void, controller: AbortController) {
+  const state: { caught: "SIGINT" | "SIGTERM" | null; remove: () => void } = {
+    caught: null,
+    remove: () => {},
+  };
   const onSignal = (sig: "SIGINT" | "SIGTERM") => () => {
-    if (caught) {
+    if (state.caught) {
       stderr(`\nexp: second ${sig}: exiting now (the current run resumes from its last checkpoint)\n`);
       Deno.exit(sig === "SIGINT" ? EXIT.sigint : EXIT.sigterm);
     }
-    caught = sig;
+    state.caught = sig;
     stderr(
       `\nexp: ${sig}: interrupting the current run (it writes a checkpoint); press Ctrl-C again to exit now\n`,
     );
     controller.abort();
   };
-  const handlers = deps.signal
-    ? []
-    : [["SIGINT", onSignal("SIGINT")], ["SIGTERM", onSignal("SIGTERM")]] as const;
+  const handlers = [["SIGINT", onSignal("SIGINT")], ["SIGTERM", onSignal("SIGTERM")]] as const;
   for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
+  state.remove = () => {
+    for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+  };
+  return state;
+}
 
+/** Trains this process's share of the plan; the trainer (and tfjs) is loaded only when a run needs it. */
+async function trainPlanned(
+  exp: Experiment,
+  args: ExpArgs,
+  mine: PlannedRun[],
+  deps: CliDeps,
+  out: (s: string) => void,
+  stderr: (s: string) => void,
+): Promise<{ report: RunnerReport; caught: "SIGINT" | "SIGTERM" | null }> {
+  const controller = new AbortController();
+  const signals = deps.signal ? null : listenForSignals(stderr, controller);
   let trainer: TrainRunner | null = deps.trainer ?? null;
   const prepare = async () => {
     if (trainer) return;
@@ -172,10 +181,8 @@ export async function main(argv: readonly string[], deps: CliDeps = {}): Promise
     out(`${loaded.line}\n`);
     trainer = loaded.trainer;
   };
-
-  let report;
   try {
-    report = await runExperiment(
+    const report = await runExperiment(
       {
         experiment: exp,
         runs: mine,
@@ -199,18 +206,22 @@ export async function main(argv: readonly string[], deps: CliDeps = {}): Promise
         signal: deps.signal ?? controller.signal,
       },
     );
+    return { report, caught: signals?.caught ?? null };
   } finally {
-    for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+    signals?.remove();
   }
+}
 
-  if (report.fatal) stderr(`exp: could not start training: ${report.fatal}\n`);
-  const notDone = report.outcomes.filter((o) => o.status !== "completed");
-  const status = report.interrupted
-    ? (caught === "SIGTERM" ? EXIT.sigterm : EXIT.sigint)
-    : notDone.length
-    ? EXIT.incomplete
-    : EXIT.ok;
-
+/** Writes the summary files of the whole plan (all shards) and prints the summary (text or `--json`). */
+async function summarise(
+  exp: Experiment,
+  args: ExpArgs,
+  plan: PlannedRun[],
+  report: RunnerReport,
+  exitStatus: number,
+  stdout: (s: string) => void,
+  stderr: (s: string) => void,
+): Promise<void> {
   let files: { json: string; md: string } | null = null;
   let summary;
   try {
@@ -226,12 +237,47 @@ export async function main(argv: readonly string[], deps: CliDeps = {}): Promise
       status: o.status,
       message: o.message,
     }));
-    stdout(
-      JSON.stringify({ ...summary, files, shard: args.shard, outcomes, exitStatus: status }, null, 2) + "\n",
-    );
+    stdout(JSON.stringify({ ...summary, files, shard: args.shard, outcomes, exitStatus }, null, 2) + "\n");
   } else if (summary) {
     stdout(`\n${summaryText(summary)}\n${files ? `\nsummary: ${files.md}, ${files.json}\n` : ""}`);
   }
+}
+
+/**
+ * Runs the CLI and returns the exit status (it never calls `Deno.exit` itself): plan, train this process's
+ * share, summarise, render the report.
+ */
+export async function main(argv: readonly string[], deps: CliDeps = {}): Promise<number> {
+  const env = deps.env ?? Deno.env.toObject();
+  const stdout = deps.stdout ?? writeTo(Deno.stdout);
+  const stderr = deps.stderr ?? writeTo(Deno.stderr);
+  const planned = await planFromArgs(argv, env, stdout, stderr);
+  if (typeof planned === "number") return planned;
+  const { args, exp, plan } = planned;
+  const mine = shardRuns(plan, args.shard);
+  const out = args.json ? stderr : stdout;
+  const shardNote = args.shard
+    ? ` (shard ${args.shard.index}/${args.shard.count}: ${mine.length} of ${plan.length})`
+    : "";
+
+  if (args.dryRun) return await dryRun(exp, args, plan, mine, stdout, shardNote);
+  if (args.reportOnly) return await reportOnly(exp, args, plan, stdout, stderr, deps.render);
+
+  const headline = exp.description.split("\n")[0];
+  const where = runDirOf(args.runsDir, exp.name, "");
+  out(
+    `${exp.name}: ${headline}\nprofile ${args.profile}, ${plan.length} run(s)${shardNote}, runs in ${where}\n`,
+  );
+  const { report, caught } = await trainPlanned(exp, args, mine, deps, out, stderr);
+
+  if (report.fatal) stderr(`exp: could not start training: ${report.fatal}\n`);
+  const notDone = report.outcomes.filter((o) => o.status !== "completed");
+  const status = report.interrupted
+    ? (caught === "SIGTERM" ? EXIT.sigterm : EXIT.sigint)
+    : notDone.length
+    ? EXIT.incomplete
+    : EXIT.ok;
+  await summarise(exp, args, plan, report, status, stdout, stderr);
 
   if (report.outcomes.length && report.outcomes.every((o) => o.action === "already-complete")) {
     out(`nothing to do: all ${report.outcomes.length} run(s) were already complete (use --force to redo)\n`);

@@ -171,171 +171,244 @@ function blocked(
   return null;
 }
 
-/**
- * Runs (or skips) every planned run; see the module doc.
- */
-export async function runExperiment(opts: RunnerOptions, deps: RunnerDeps): Promise<RunnerReport> {
-  const now = deps.now ?? (() => performance.now() / 1000);
-  const say = (run: PlannedRun, msg: string) => deps.progress.log(`${run.label} seed ${run.seed}: ${msg}`);
-  const outcomes = new Map<PlannedRun, CellOutcome>();
-  const dirOf = (run: PlannedRun) => runDirOf(opts.runsDir, opts.experiment.name, run.runId);
-  const record = (run: PlannedRun, o: Omit<CellOutcome, "run" | "runDir" | "seconds">, seconds = 0) => {
-    outcomes.set(run, { run, runDir: dirOf(run), seconds, ...o });
-  };
+/** One invocation of the runner over its planned runs: the outcomes so far and the three passes. */
+class Runner {
+  readonly outcomes = new Map<PlannedRun, CellOutcome>();
+  /** The runs left to train after the first pass, in plan order. */
+  todo: PlannedRun[] = [];
+  fatal: string | null = null;
+  private pos = 0;
+  private prepared = false;
+  private readonly now: () => number;
 
-  // Pass 1: what the folders say before anything runs.
-  const todo: PlannedRun[] = [];
-  for (const run of opts.runs) {
-    const b = blocked(await readRunState(dirOf(run), run.runId), opts, opts.force ?? false);
-    if (b) {
-      record(run, b);
-      say(run, b.message);
-    } else todo.push(run);
+  constructor(readonly opts: RunnerOptions, readonly deps: RunnerDeps) {
+    this.now = deps.now ?? (() => performance.now() / 1000);
   }
 
-  let pos = 0;
-  let fatal: string | null = null;
-  let prepared = false;
-  const stopped = () => (deps.signal?.aborted ?? false) || fatal !== null;
-  const attempt = async (run: PlannedRun, forceNow: boolean): Promise<"locked" | "done"> => {
-    const dir = dirOf(run);
+  dirOf(run: PlannedRun): string {
+    return runDirOf(this.opts.runsDir, this.opts.experiment.name, run.runId);
+  }
+
+  say(run: PlannedRun, msg: string): void {
+    this.deps.progress.log(`${run.label} seed ${run.seed}: ${msg}`);
+  }
+
+  record(run: PlannedRun, o: Omit<CellOutcome, "run" | "runDir" | "seconds">, seconds = 0): void {
+    this.outcomes.set(run, { run, runDir: this.dirOf(run), seconds, ...o });
+  }
+
+  /** Ends a cell that was trained (or crashed): its outcome and the progress line. */
+  private cellEnd(run: PlannedRun, o: Omit<CellOutcome, "run" | "runDir" | "seconds">, seconds: number) {
+    this.record(run, o, seconds);
+    this.deps.progress.cellEnd(`${run.label} seed ${run.seed}: ${o.message}`, seconds);
+  }
+
+  stopped(): boolean {
+    return (this.deps.signal?.aborted ?? false) || this.fatal !== null;
+  }
+
+  /** Pass 1: what the folders say before anything runs. */
+  async survey(): Promise<void> {
+    for (const run of this.opts.runs) {
+      const b = blocked(await readRunState(this.dirOf(run), run.runId), this.opts, this.opts.force ?? false);
+      if (b) {
+        this.record(run, b);
+        this.say(run, b.message);
+      } else this.todo.push(run);
+    }
+  }
+
+  /** Pass 2: trains what is left; returns the cells held by another process, deferred. */
+  async trainLeft(): Promise<PlannedRun[]> {
+    const deferred: PlannedRun[] = [];
+    for (const run of this.todo) {
+      if (this.stopped()) break;
+      if (await this.attempt(run, this.opts.force ?? false) === "locked") {
+        deferred.push(run);
+        this.say(
+          run,
+          `another process is running it; ${this.opts.wait === false ? "skipped" : "will wait for it"}`,
+        );
+      }
+    }
+    return deferred;
+  }
+
+  /** Pass 3: waits for the deferred cells (or takes them over when their process dies); returns the rest. */
+  async waitFor(deferred: PlannedRun[]): Promise<PlannedRun[]> {
+    const poll = (this.opts.pollSeconds ?? 5) * 1000;
+    const waiting = () => deferred.length > 0 && this.opts.wait !== false && !this.stopped();
+    if (waiting()) this.deps.progress.log(`waiting for ${deferred.length} run(s) held by other processes`);
+    while (waiting()) {
+      await sleep(poll, this.deps.signal);
+      const still: PlannedRun[] = [];
+      for (const run of deferred) {
+        if (this.stopped()) still.push(run);
+        else if (await this.finishedElsewhere(run)) continue;
+        else if (await this.attempt(run, false) === "locked") still.push(run);
+      }
+      deferred = still;
+    }
+    return deferred;
+  }
+
+  /** Records a deferred run that another process completed or failed; false when it has not ended. */
+  private async finishedElsewhere(run: PlannedRun): Promise<boolean> {
+    const s = await readRunState(this.dirOf(run), run.runId);
+    if (!(s.kind === "finished" && (s.status === "completed" || s.status === "failed"))) return false;
+    const message = s.status === "completed"
+      ? `completed by another process.${resultLine(s.result)}`
+      : `failed in another process${s.reason ? ` (${s.reason})` : ""}`;
+    this.record(run, { action: "by-other-process", status: s.status, result: s.result, message });
+    this.say(run, message);
+    return true;
+  }
+
+  /** Trains one run under its lock, or says it is locked by another process. */
+  async attempt(run: PlannedRun, forceNow: boolean): Promise<"locked" | "done"> {
+    const dir = this.dirOf(run);
     await Deno.mkdir(dir, { recursive: true });
     const cellAbort = new AbortController();
     const lost: { reason: string | null } = { reason: null };
-    const lock = await deps.acquireLock(dir, {
-      owner: opts.commandFor(run),
+    const lock = await this.deps.acquireLock(dir, {
+      owner: this.opts.commandFor(run),
       onLost: (reason) => {
         lost.reason = reason;
         cellAbort.abort();
       },
     });
     if (!lock) return "locked";
+    const signal = this.deps.signal;
     const onAbort = () => cellAbort.abort();
-    deps.signal?.addEventListener("abort", onAbort);
-    if (deps.signal?.aborted) cellAbort.abort();
+    signal?.addEventListener("abort", onAbort);
+    if (signal?.aborted) cellAbort.abort();
     try {
-      // Re-read under the lock: another process may have finished it meanwhile.
-      const state = await readRunState(dir, run.runId);
-      const b = blocked(state, opts, forceNow);
-      if (b) {
-        const other = b.action === "already-complete" ? "by-other-process" : b.action;
-        record(run, { ...b, action: other });
-        say(run, b.message);
-        return "done";
-      }
-      if (forceNow && state.kind !== "pending") {
-        const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-        const dest = replacedDirOf(opts.runsDir, opts.experiment.name, run.runId, stamp);
-        if (await moveAside(dir, dest) > 0) say(run, `--force: the old record was moved to ${dest}`);
-      }
-      if (!prepared) {
-        try {
-          await deps.prepare?.();
-          prepared = true;
-        } catch (e) {
-          fatal = (e as Error)?.message ?? String(e);
-          return "done";
-        }
-      }
-      pos++;
-      deps.progress.cellStart(pos, todo.length, `${run.label} seed ${run.seed}`, run.runId);
-      const t0 = now();
-      let result: Result;
-      try {
-        result = await deps.trainer({
-          runDir: dir,
-          experiment: opts.experiment.name,
-          cell: run.cell as Record<string, unknown>,
-          runId: run.runId,
-          config: run.config,
-          dataDir: opts.dataDir,
-          useFixtures: run.useFixtures,
-          command: opts.commandFor(run),
-          onProgress: (p) => deps.progress.update(p),
-          signal: cellAbort.signal,
-        });
-      } catch (e) {
-        const seconds = now() - t0;
-        const message = `the trainer crashed: ${(e as Error)?.message ?? String(e)}`;
-        record(run, { action: "error", status: null, result: null, message }, seconds);
-        deps.progress.cellEnd(`${run.label} seed ${run.seed}: ${message}`, seconds);
-        return "done";
-      }
-      const seconds = now() - t0;
-      if (lost.reason !== null && !deps.signal?.aborted) {
-        const message =
-          `${result.status}: this process lost the run's lock (${lost.reason}); another may resume it`;
-        record(run, { action: "trained", status: result.status, result, message }, seconds);
-        deps.progress.cellEnd(`${run.label} seed ${run.seed}: ${message}`, seconds);
-        return "done";
-      }
-      const after = await readRunState(dir, run.runId);
-      const why = result.status !== "completed" && after.kind === "finished" && after.reason
-        ? ` (${after.reason})`
-        : "";
-      const message = `${result.status}${why} after ${result.steps} steps in ${formatDuration(seconds)}.${
-        resultLine(result)
-      }`;
-      record(run, { action: "trained", status: result.status, result, message }, seconds);
-      deps.progress.cellEnd(`${run.label} seed ${run.seed}: ${message}`, seconds);
+      if (await this.settledUnderLock(run, dir, forceNow)) return "done";
+      if (!(await this.prepare())) return "done";
+      await this.train(run, dir, cellAbort.signal, lost);
       return "done";
     } finally {
-      deps.signal?.removeEventListener("abort", onAbort);
+      signal?.removeEventListener("abort", onAbort);
       await lock.release();
     }
-  };
+  }
 
-  // Pass 2: train what is left; cells held by another process are deferred.
-  let deferred: PlannedRun[] = [];
-  for (const run of todo) {
-    if (stopped()) break;
-    if (await attempt(run, opts.force ?? false) === "locked") {
-      deferred.push(run);
-      say(run, `another process is running it; ${opts.wait === false ? "skipped" : "will wait for it"}`);
+  /**
+   * Re-reads the folder under the lock (another process may have finished it meanwhile): true when there is
+   * nothing to train. With `--force`, moves an old record aside first.
+   */
+  private async settledUnderLock(run: PlannedRun, dir: string, forceNow: boolean): Promise<boolean> {
+    const state = await readRunState(dir, run.runId);
+    const b = blocked(state, this.opts, forceNow);
+    if (b) {
+      const other = b.action === "already-complete" ? "by-other-process" : b.action;
+      this.record(run, { ...b, action: other });
+      this.say(run, b.message);
+      return true;
+    }
+    if (forceNow && state.kind !== "pending") {
+      const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+      const dest = replacedDirOf(this.opts.runsDir, this.opts.experiment.name, run.runId, stamp);
+      if (await moveAside(dir, dest) > 0) this.say(run, `--force: the old record was moved to ${dest}`);
+    }
+    return false;
+  }
+
+  /** Calls `deps.prepare` once, before the first run trains; false (and `fatal` set) when it throws. */
+  private async prepare(): Promise<boolean> {
+    if (this.prepared) return true;
+    try {
+      await this.deps.prepare?.();
+      this.prepared = true;
+      return true;
+    } catch (e) {
+      this.fatal = (e as Error)?.message ?? String(e);
+      return false;
     }
   }
 
-  // Pass 3: wait for the deferred cells (or take them over when their process dies).
-  const poll = (opts.pollSeconds ?? 5) * 1000;
-  if (deferred.length && opts.wait !== false && !stopped()) {
-    deps.progress.log(`waiting for ${deferred.length} run(s) held by other processes`);
+  /** Calls the trainer on one run and records how it ended. */
+  private async train(
+    run: PlannedRun,
+    dir: string,
+    signal: AbortSignal,
+    lost: { reason: string | null },
+  ): Promise<void> {
+    const { opts, deps } = this;
+    this.pos++;
+    deps.progress.cellStart(this.pos, this.todo.length, `${run.label} seed ${run.seed}`, run.runId);
+    const t0 = this.now();
+    let result: Result;
+    try {
+      result = await deps.trainer({
+        runDir: dir,
+        experiment: opts.experiment.name,
+        cell: run.cell as Record<string, unknown>,
+        runId: run.runId,
+        config: run.config,
+        dataDir: opts.dataDir,
+        useFixtures: run.useFixtures,
+        command: opts.commandFor(run),
+        onProgress: (p) => deps.progress.update(p),
+        signal,
+      });
+    } catch (e) {
+      const message = `the trainer crashed: ${(e as Error)?.message ?? String(e)}`;
+      return this.cellEnd(run, { action: "error", status: null, result: null, message }, this.now() - t0);
+    }
+    const seconds = this.now() - t0;
+    if (lost.reason !== null && !deps.signal?.aborted) {
+      const message =
+        `${result.status}: this process lost the run's lock (${lost.reason}); another may resume it`;
+      return this.cellEnd(run, { action: "trained", status: result.status, result, message }, seconds);
+    }
+    const after = await readRunState(dir, run.runId);
+    const why = result.status !== "completed" && after.kind === "finished" && after.reason
+      ? ` (${after.reason})`
+      : "";
+    const message = `${result.status}${why} after ${result.steps} steps in ${formatDuration(seconds)}.${
+      resultLine(result)
+    }`;
+    this.cellEnd(run, { action: "trained", status: result.status, result, message }, seconds);
   }
-  while (deferred.length && opts.wait !== false && !stopped()) {
-    await sleep(poll, deps.signal);
-    const still: PlannedRun[] = [];
+
+  /** The report: every planned run's outcome, in plan order (locked or never reached ones said so). */
+  report(deferred: PlannedRun[]): RunnerReport {
     for (const run of deferred) {
-      if (stopped()) {
-        still.push(run);
-        continue;
+      if (!this.outcomes.has(run)) {
+        this.record(run, {
+          action: "locked",
+          status: null,
+          result: null,
+          message: "held by another process",
+        });
       }
-      const s = await readRunState(dirOf(run), run.runId);
-      if (s.kind === "finished" && (s.status === "completed" || s.status === "failed")) {
-        const message = s.status === "completed"
-          ? `completed by another process.${resultLine(s.result)}`
-          : `failed in another process${s.reason ? ` (${s.reason})` : ""}`;
-        record(run, { action: "by-other-process", status: s.status, result: s.result, message });
-        say(run, message);
-      } else if (await attempt(run, false) === "locked") still.push(run);
     }
-    deferred = still;
-  }
-  for (const run of deferred) {
-    if (!outcomes.has(run)) {
-      record(run, { action: "locked", status: null, result: null, message: "held by another process" });
+    const notRun = this.fatal === null ? "not run" : `not run: ${this.fatal}`;
+    for (const run of this.opts.runs) {
+      if (!this.outcomes.has(run)) {
+        this.record(run, { action: "not-run", status: null, result: null, message: notRun });
+      }
     }
+    const list = this.opts.runs.map((r) => this.outcomes.get(r)!);
+    return {
+      outcomes: list,
+      interrupted: this.deps.signal?.aborted ?? false,
+      allCompleted: list.every((o) => o.status === "completed"),
+      fatal: this.fatal,
+    };
   }
-  const notRun = fatal === null ? "not run" : `not run: ${fatal}`;
-  for (const run of opts.runs) {
-    if (!outcomes.has(run)) record(run, { action: "not-run", status: null, result: null, message: notRun });
-  }
+}
 
-  const list = opts.runs.map((r) => outcomes.get(r)!);
-  return {
-    outcomes: list,
-    interrupted: deps.signal?.aborted ?? false,
-    allCompleted: list.every((o) => o.status === "completed"),
-    fatal,
-  };
+/**
+ * Runs (or skips) every planned run; see the module doc. Three passes: what the folders say, training what
+ * is left, then waiting for the runs other processes hold.
+ */
+export async function runExperiment(opts: RunnerOptions, deps: RunnerDeps): Promise<RunnerReport> {
+  const runner = new Runner(opts, deps);
+  await runner.survey();
+  const deferred = await runner.trainLeft();
+  return runner.report(await runner.waitFor(deferred));
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

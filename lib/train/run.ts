@@ -169,22 +169,25 @@ async function clearUnfinished(runDir: string): Promise<void> {
   if (status !== "completed") await Deno.remove(`${runDir}/result.json`);
 }
 
-/**
- * Trains one run (see module doc). Resolves with the final {@linkcode Result}; the run's status is
- * `completed`, `failed` (non-finite loss or gradients, with diagnostics in the manifest) or `interrupted`
- * (aborted through `opts.signal`, after writing a checkpoint).
- */
-export const trainRun: TrainRunner = async (opts) => {
-  const { runDir, config } = opts;
-  const model = config.model;
-  const tc = config.train;
-  const backend = currentBackend() ?? await initBackend("wasm");
-  await Deno.mkdir(runDir, { recursive: true });
-  const data = await loadData(opts);
+/** What opening the run folder found and wrote: the resume checkpoint, the seeds, the manifest. */
+interface Opened {
+  checkpoint: LoadedCheckpoint | null;
+  seeds: ReturnType<typeof splitSeed>;
+}
 
-  // Resume point, then the manifest (created on first start, updated on resume).
+/**
+ * Opens the run folder for a start or a resume: finds the latest valid checkpoint, removes what was written
+ * after it (and a final test line, which is evaluated again), then creates the manifest (first start) or
+ * marks it running again (resume). Only a missing manifest means "new run"; an unreadable or newer-format
+ * one stops the run untouched.
+ */
+async function openRun(
+  opts: TrainRunOptions,
+  backend: NonNullable<ReturnType<typeof currentBackend>>,
+  data: { train: Dataset; valid: Dataset; test: Dataset },
+): Promise<Opened> {
+  const { runDir, config } = opts;
   const { checkpoint, notes } = await loadLatestCheckpoint(runDir);
-  // Only a missing manifest means "new run"; an unreadable or newer-format one stops the run untouched.
   let manifestExists = true;
   try {
     await Deno.lstat(`${runDir}/manifest.json`);
@@ -195,39 +198,12 @@ export const trainRun: TrainRunner = async (opts) => {
   if (manifestExists) await readManifest(runDir);
   await clearUnfinished(runDir);
   const resumeStep = checkpoint?.step ?? 0;
-  // The final test line is written after the last checkpoint: an unfinished run's is evaluated again.
   for (const f of Object.values(FILES)) {
     await truncateJsonlToStep(`${runDir}/${f}`, resumeStep, { drop: (l) => l.split === "test" });
   }
   const resumeNotes = [...notes, ...(checkpoint ? [`resumed from ${checkpoint.name}`] : [])];
   const seeds = splitSeed(config.seed);
-  if (!manifestExists) {
-    await createManifest(runDir, {
-      runId: opts.runId,
-      experiment: opts.experiment,
-      cell: opts.cell,
-      config,
-      seeds: {
-        root: config.seed,
-        streams: Object.fromEntries(Object.entries(seeds).map(([k, s]) => [k, s.seed])),
-      },
-      dataset: {
-        ...datasetRecord([data.train, data.valid, data.test]),
-        fixtures: opts.useFixtures ?? false,
-        ...(opts.useFixtures ? {} : { dir: resolve(resolveDataDir({ dataDir: opts.dataDir })) }),
-      },
-      environment: await collectEnvironment({
-        requested: backend.requested,
-        obtained: backend.name,
-        device: backend.device,
-        tfjsVersion: backend.tfjsVersion,
-      }),
-      git: await collectGit(REPO_ROOT, runDir),
-      lockSha256: await lockfileSha256(REPO_ROOT),
-      command: opts.command,
-      notes: resumeNotes,
-    });
-  } else {
+  if (manifestExists) {
     await updateManifest(runDir, (m) => ({
       status: "running",
       reason: undefined,
@@ -236,248 +212,399 @@ export const trainRun: TrainRunner = async (opts) => {
       heartbeatAt: new Date().toISOString(),
       notes: [...m.notes, ...resumeNotes],
     }));
+    return { checkpoint, seeds };
   }
-
-  // Model, optimiser, streams, batcher: fresh, then overwritten from the checkpoint.
-  let streams = seeds;
-  const params = createParams(model, streams.init);
-  const adam = new Adam(params, { beta1: tc.beta1, beta2: tc.beta2, epsilon: tc.adamEpsilon });
-  let state: TrainerState | null = null;
-  if (checkpoint) {
-    checkTensorsMatch(checkpoint, expectedTensors(model, true));
-    restoreTensors(checkpoint, params, adam);
-    state = checkpoint.state as unknown as TrainerState;
-    streams = restoreStreams(state.streams);
-    adam.t = state.adamT;
-  }
-  const batcher = new Batcher(data.train, {
-    batchSize: tc.batchSize,
-    dropLast: tc.dropLast,
-    order: streams.dataOrder,
-    binarize: streams.binarize,
+  await createManifest(runDir, {
+    runId: opts.runId,
+    experiment: opts.experiment,
+    cell: opts.cell,
+    config,
+    seeds: {
+      root: config.seed,
+      streams: Object.fromEntries(Object.entries(seeds).map(([k, s]) => [k, s.seed])),
+    },
+    dataset: {
+      ...datasetRecord([data.train, data.valid, data.test]),
+      fixtures: opts.useFixtures ?? false,
+      ...(opts.useFixtures ? {} : { dir: resolve(resolveDataDir({ dataDir: opts.dataDir })) }),
+    },
+    environment: await collectEnvironment({
+      requested: backend.requested,
+      obtained: backend.name,
+      device: backend.device,
+      tfjsVersion: backend.tfjsVersion,
+    }),
+    git: await collectGit(REPO_ROOT, runDir),
+    lockSha256: await lockfileSha256(REPO_ROOT),
+    command: opts.command,
+    notes: resumeNotes,
   });
-  if (state) batcher.restore(state.batcher);
+  return { checkpoint, seeds };
+}
 
-  let step = resumeStep;
-  let imagesSeen = state?.imagesSeen ?? 0;
-  let best = state?.best ?? null;
-  let lastMetrics = state?.lastMetrics ?? null;
-  const wallBefore = state?.wallTime ?? 0;
-  const t0 = performance.now();
-  const wall = () => wallBefore + (performance.now() - t0) / 1000;
-  const perEpoch = batcher.batchesPerEpoch;
-  const stepLimit = Math.min(
-    tc.budget.steps ?? Infinity,
-    tc.budget.epochs !== undefined ? Math.max(1, Math.round(tc.budget.epochs * perEpoch)) : Infinity,
-  );
-  const deadline = tc.budget.minutes !== undefined ? tc.budget.minutes * 60 : Infinity;
-  const evalEvery = tc.evalEvery > 0 ? tc.evalEvery : perEpoch;
-  // Early stopping is decided at validation steps from the best line, which checkpoints keep: a resumed run
-  // stops where an uninterrupted one would.
-  const patienceSteps = tc.budget.patience !== undefined
-    ? Math.round(tc.budget.patience * perEpoch)
-    : Infinity;
-  const patienceOver = () =>
-    best !== null && step > 0 && step % evalEvery === 0 && step - best.step >= patienceSteps;
-  let stoppedBy: StopReason | undefined;
-  const nanAt = opts.faults?.nanAtStep ?? nanAtStep(opts.runId);
-  const heartbeat = new Heartbeat(runDir, { intervalSeconds: 10 });
-  heartbeat.start();
+/** When a run stops: the step limit, the wall-clock deadline, the validation period and the patience. */
+function budgetOf(tc: RunConfig["train"], perEpoch: number) {
+  return {
+    stepLimit: Math.min(
+      tc.budget.steps ?? Infinity,
+      tc.budget.epochs !== undefined ? Math.max(1, Math.round(tc.budget.epochs * perEpoch)) : Infinity,
+    ),
+    deadline: tc.budget.minutes !== undefined ? tc.budget.minutes * 60 : Infinity,
+    evalEvery: tc.evalEvery > 0 ? tc.evalEvery : perEpoch,
+    // Early stopping is decided at validation steps from the best line, which checkpoints keep: a resumed
+    // run stops where an uninterrupted one would.
+    patienceSteps: tc.budget.patience !== undefined ? Math.round(tc.budget.patience * perEpoch) : Infinity,
+  };
+}
 
-  const checkpointNow = async () => {
-    const s: TrainerState = {
-      epoch: batcher.epoch,
-      imagesSeen,
-      wallTime: wall(),
-      adamT: adam.t,
-      streams: streamStates(streams),
-      batcher: batcher.state(),
-      best,
-      lastMetrics,
-    };
-    await saveCheckpoint(runDir, {
-      step,
-      state: s as unknown as Record<string, unknown>,
-      tensors: await tensorsOf(params, adam),
+/**
+ * A run in progress: the model, the optimiser, the streams and the batcher (fresh, then overwritten from
+ * the checkpoint), the counters a checkpoint keeps, and the phases that use them.
+ */
+class Run {
+  readonly params: DrawParams;
+  readonly adam: Adam;
+  readonly streams: ReturnType<typeof splitSeed>;
+  readonly batcher: Batcher;
+  readonly budget: ReturnType<typeof budgetOf>;
+  readonly heartbeat: Heartbeat;
+  readonly nanAt: number | undefined;
+  step: number;
+  imagesSeen: number;
+  best: EvalLine | null;
+  lastMetrics: MetricLine | null;
+  stoppedBy: StopReason | undefined;
+  private readonly wallBefore: number;
+  private readonly t0 = performance.now();
+  private windowStart = 0;
+  private windowImages = 0;
+  private lastProgress = 0;
+
+  constructor(
+    readonly opts: TrainRunOptions,
+    readonly data: { train: Dataset; valid: Dataset; test: Dataset },
+    { checkpoint, seeds }: Opened,
+  ) {
+    const { model, train: tc } = opts.config;
+    let streams = seeds;
+    this.params = createParams(model, streams.init);
+    this.adam = new Adam(this.params, { beta1: tc.beta1, beta2: tc.beta2, epsilon: tc.adamEpsilon });
+    let state: TrainerState | null = null;
+    if (checkpoint) {
+      checkTensorsMatch(checkpoint, expectedTensors(model, true));
+      restoreTensors(checkpoint, this.params, this.adam);
+      state = checkpoint.state as unknown as TrainerState;
+      streams = restoreStreams(state.streams);
+      this.adam.t = state.adamT;
+    }
+    this.streams = streams;
+    this.batcher = new Batcher(data.train, {
+      batchSize: tc.batchSize,
+      dropLast: tc.dropLast,
+      order: streams.dataOrder,
+      binarize: streams.binarize,
     });
-  };
-  const validate = async () => {
-    const r = await evaluate(
-      model,
-      params,
-      data.valid.images,
-      data.valid.n,
-      new RandomStream("eval", streams.eval.seed),
-    );
-    const line = evalLine("valid", step, imagesSeen, wall(), r);
-    await appendJsonl(`${runDir}/${FILES.eval}`, line);
-    if (!best || r.bound.mean < best.bound.mean) {
-      best = line;
-      await saveCheckpoint(
-        runDir,
-        { step, state: { bound: r.bound.mean }, tensors: await tensorsOf(params, null) },
-        1,
-        {
-          folder: "checkpoints/best",
-        },
-      );
-    }
-  };
-  const finish = async (patch: Parameters<typeof updateManifest>[1]) => {
-    await heartbeat.stop();
-    await updateManifest(runDir, patch);
-  };
+    if (state) this.batcher.restore(state.batcher);
+    this.step = checkpoint?.step ?? 0;
+    this.imagesSeen = state?.imagesSeen ?? 0;
+    this.best = state?.best ?? null;
+    this.lastMetrics = state?.lastMetrics ?? null;
+    this.wallBefore = state?.wallTime ?? 0;
+    this.budget = budgetOf(tc, this.batcher.batchesPerEpoch);
+    this.nanAt = opts.faults?.nanAtStep ?? nanAtStep(opts.runId);
+    this.heartbeat = new Heartbeat(opts.runDir, { intervalSeconds: 10 });
+  }
 
-  let windowStart = performance.now();
-  let windowImages = 0;
-  let lastProgress = 0;
-  try {
-    while (step < stepLimit && wall() < deadline && !patienceOver()) {
-      const stopReason = opts.signal?.aborted
-        ? "stopped by a signal"
-        : opts.maxSteps !== undefined && step >= opts.maxSteps
-        ? `stopped at step ${step} as asked (maxSteps)`
-        : null;
-      if (stopReason) {
-        await checkpointNow();
-        await finish({ status: "interrupted", reason: stopReason, endedAt: new Date().toISOString() });
-        return resultOf("interrupted");
-      }
-      const batch = batcher.next();
-      const logNow = (step + 1) % tc.logEvery === 0 || step === 0;
-      const histNow = (step + 1) % tc.histEvery === 0;
-      const x = tf.tensor2d(batch.images, [batch.n, model.A * model.B]);
-      const eps = drawEpsilon(model, batch.n, streams.epsilon);
-      let r: StepResult;
-      try {
-        // Asynchronous read-back: the same bits as trainStep() (tested), and it works on webgpu too.
-        r = await trainStepAsync(model, params, adam, x, eps, {
-          learningRate: learningRateAt(tc, step),
-          clipNorm: clipThreshold(tc.clipNorm),
-          stats: logNow,
-          histogram: histNow,
-          injectNaN: nanAt !== undefined && step + 1 === nanAt,
-        });
-      } finally {
-        tf.dispose([x, eps]);
-      }
-      if (!r.finite) {
-        const offending = r.nonFinite?.length ? r.nonFinite : ["loss"];
-        await finish({
-          status: "failed",
-          reason: `Non-finite loss or gradient at step ${step + 1} (loss ${r.loss}, gradient norm ` +
-            `${r.globalNormBefore}) in: ${offending.join(", ")}`,
-          failure: { step: step + 1, lastMetrics, offending },
-          endedAt: new Date().toISOString(),
-        });
-        // result.json last: it is the commit point the experiment runner reads (a failed run is retried
-        // only when asked); a crash before it leaves an unfinished run, which is resumed.
-        const failed = resultOf("failed");
-        await writeJsonAtomic(`${runDir}/result.json`, failed);
-        return failed;
-      }
-      step += 1;
-      imagesSeen += batch.n;
-      windowImages += batch.n;
-      if (logNow) {
-        const now = performance.now();
-        const metrics: MetricLine = {
-          step,
-          epoch: imagesSeen / data.train.n,
-          imagesSeen,
-          loss: r.loss,
-          lossX: r.lossX,
-          lossZ: r.lossZ,
-          klPerStep: r.klPerStep!,
-          learningRate: learningRateAt(tc, step - 1),
-          wallTime: wall(),
-          imagesPerSec: windowImages / Math.max((now - windowStart) / 1000, 1e-9),
-        };
-        lastMetrics = metrics;
-        windowStart = now;
-        windowImages = 0;
-        await appendJsonl(`${runDir}/${FILES.metrics}`, metrics);
-        faultPoint(`step:${step}`);
-        const grad: GradientLine = {
-          step,
-          globalNormBefore: r.globalNormBefore,
-          globalNormAfter: r.globalNormAfter,
-          clipped: r.clipped,
-          vars: r.gradStats!,
-        };
-        if (r.histogram) grad.histogram = { edges: [...HIST_EDGES], counts: r.histogram };
-        await appendJsonl(`${runDir}/${FILES.gradients}`, grad);
-      }
-      if (step % evalEvery === 0) await validate();
-      if (step % tc.checkpointEvery === 0) await checkpointNow();
-      if (opts.onProgress && (performance.now() - lastProgress > 500 || step === stepLimit)) {
-        lastProgress = performance.now();
-        const rate = lastMetrics?.imagesPerSec ?? null;
-        const byTime = deadline === Infinity ? Infinity : deadline - wall();
-        const bySteps = stepLimit === Infinity || !rate
-          ? Infinity
-          : ((stepLimit - step) * tc.batchSize) / rate;
-        const eta = Math.min(byTime, bySteps);
-        opts.onProgress({
-          runId: opts.runId,
-          phase: "train",
-          step,
-          totalSteps: Number.isFinite(stepLimit) ? stepLimit : null,
-          epoch: imagesSeen / data.train.n,
-          loss: r.loss,
-          imagesPerSec: rate,
-          etaSeconds: Number.isFinite(eta) ? eta : null,
-        });
-      }
-    }
+  /** Seconds of training, over every start of this run. */
+  wall(): number {
+    return this.wallBefore + (performance.now() - this.t0) / 1000;
+  }
 
-    // End of budget: final checkpoint, validation (if the last step did not just do it), test evaluation.
-    stoppedBy = patienceOver()
+  private get runDir(): string {
+    return this.opts.runDir;
+  }
+
+  private patienceOver(): boolean {
+    const { evalEvery, patienceSteps } = this.budget;
+    return this.best !== null && this.step > 0 && this.step % evalEvery === 0 &&
+      this.step - this.best.step >= patienceSteps;
+  }
+
+  /** Trains until the budget ends (null) or the run stops early: interrupted or failed (its result). */
+  async trainLoop(): Promise<Result | null> {
+    const { stepLimit, deadline, evalEvery } = this.budget;
+    const tc = this.opts.config.train;
+    this.windowStart = performance.now();
+    while (this.step < stepLimit && this.wall() < deadline && !this.patienceOver()) {
+      const stopReason = this.stopAsked();
+      if (stopReason) return await this.interrupt(stopReason);
+      const { r, n, logNow } = await this.trainStep();
+      if (!r.finite) return await this.failNonFinite(r);
+      this.step += 1;
+      this.imagesSeen += n;
+      this.windowImages += n;
+      if (logNow) await this.log(r);
+      if (this.step % evalEvery === 0) await this.validate();
+      if (this.step % tc.checkpointEvery === 0) await this.checkpoint();
+      this.progress(r.loss);
+    }
+    this.stoppedBy = this.patienceOver()
       ? "patience"
-      : step >= stepLimit
+      : this.step >= stepLimit
       ? (tc.budget.steps !== undefined && tc.budget.steps <= stepLimit ? "steps" : "epochs")
       : "minutes";
-    if (step % tc.checkpointEvery !== 0) await checkpointNow();
-    if (step % evalEvery !== 0 || step === 0) await validate();
-    opts.onProgress?.({
-      runId: opts.runId,
-      phase: "eval",
-      step,
+    return null;
+  }
+
+  private stopAsked(): string | null {
+    const { signal, maxSteps } = this.opts;
+    if (signal?.aborted) return "stopped by a signal";
+    if (maxSteps !== undefined && this.step >= maxSteps) {
+      return `stopped at step ${this.step} as asked (maxSteps)`;
+    }
+    return null;
+  }
+
+  private async interrupt(reason: string): Promise<Result> {
+    await this.checkpoint();
+    await this.finish({ status: "interrupted", reason, endedAt: new Date().toISOString() });
+    return this.resultOf("interrupted");
+  }
+
+  /** One optimiser step on the next batch (gradient statistics on logging steps). */
+  private async trainStep(): Promise<{ r: StepResult; n: number; logNow: boolean }> {
+    const { model, train: tc } = this.opts.config;
+    const step = this.step;
+    const batch = this.batcher.next();
+    const logNow = (step + 1) % tc.logEvery === 0 || step === 0;
+    const x = tf.tensor2d(batch.images, [batch.n, model.A * model.B]);
+    const eps = drawEpsilon(model, batch.n, this.streams.epsilon);
+    try {
+      // Asynchronous read-back: the same bits as trainStep() (tested), and it works on webgpu too.
+      const r = await trainStepAsync(model, this.params, this.adam, x, eps, {
+        learningRate: learningRateAt(tc, step),
+        clipNorm: clipThreshold(tc.clipNorm),
+        stats: logNow,
+        histogram: (step + 1) % tc.histEvery === 0,
+        injectNaN: this.nanAt !== undefined && step + 1 === this.nanAt,
+      });
+      return { r, n: batch.n, logNow };
+    } finally {
+      tf.dispose([x, eps]);
+    }
+  }
+
+  private async failNonFinite(r: StepResult): Promise<Result> {
+    const offending = r.nonFinite?.length ? r.nonFinite : ["loss"];
+    await this.finish({
+      status: "failed",
+      reason: `Non-finite loss or gradient at step ${this.step + 1} (loss ${r.loss}, gradient norm ` +
+        `${r.globalNormBefore}) in: ${offending.join(", ")}`,
+      failure: { step: this.step + 1, lastMetrics: this.lastMetrics, offending },
+      endedAt: new Date().toISOString(),
+    });
+    // result.json last: it is the commit point the experiment runner reads (a failed run is retried only
+    // when asked); a crash before it leaves an unfinished run, which is resumed.
+    const failed = this.resultOf("failed");
+    await writeJsonAtomic(`${this.runDir}/result.json`, failed);
+    return failed;
+  }
+
+  /** Appends the step's metrics and gradient statistics. */
+  private async log(r: StepResult): Promise<void> {
+    const now = performance.now();
+    const metrics: MetricLine = {
+      step: this.step,
+      epoch: this.imagesSeen / this.data.train.n,
+      imagesSeen: this.imagesSeen,
+      loss: r.loss,
+      lossX: r.lossX,
+      lossZ: r.lossZ,
+      klPerStep: r.klPerStep!,
+      learningRate: learningRateAt(this.opts.config.train, this.step - 1),
+      wallTime: this.wall(),
+      imagesPerSec: this.windowImages / Math.max((now - this.windowStart) / 1000, 1e-9),
+    };
+    this.lastMetrics = metrics;
+    this.windowStart = now;
+    this.windowImages = 0;
+    await appendJsonl(`${this.runDir}/${FILES.metrics}`, metrics);
+    faultPoint(`step:${this.step}`);
+    const grad: GradientLine = {
+      step: this.step,
+      globalNormBefore: r.globalNormBefore,
+      globalNormAfter: r.globalNormAfter,
+      clipped: r.clipped,
+      vars: r.gradStats!,
+    };
+    if (r.histogram) grad.histogram = { edges: [...HIST_EDGES], counts: r.histogram };
+    await appendJsonl(`${this.runDir}/${FILES.gradients}`, grad);
+  }
+
+  /** Reports progress at most twice a second (and at the last step), with an estimate of the time left. */
+  private progress(loss: number): void {
+    const { stepLimit, deadline } = this.budget;
+    if (!this.opts.onProgress || (performance.now() - this.lastProgress <= 500 && this.step !== stepLimit)) {
+      return;
+    }
+    this.lastProgress = performance.now();
+    const rate = this.lastMetrics?.imagesPerSec ?? null;
+    const byTime = deadline === Infinity ? Infinity : deadline - this.wall();
+    const bySteps = stepLimit === Infinity || !rate
+      ? Infinity
+      : ((stepLimit - this.step) * this.opts.config.train.batchSize) / rate;
+    const eta = Math.min(byTime, bySteps);
+    this.opts.onProgress({
+      runId: this.opts.runId,
+      phase: "train",
+      step: this.step,
       totalSteps: Number.isFinite(stepLimit) ? stepLimit : null,
-      epoch: imagesSeen / data.train.n,
-      loss: lastMetrics?.loss ?? null,
+      epoch: this.imagesSeen / this.data.train.n,
+      loss,
+      imagesPerSec: rate,
+      etaSeconds: Number.isFinite(eta) ? eta : null,
+    });
+  }
+
+  /** Writes a checkpoint of everything a resume needs. */
+  async checkpoint(): Promise<void> {
+    const s: TrainerState = {
+      epoch: this.batcher.epoch,
+      imagesSeen: this.imagesSeen,
+      wallTime: this.wall(),
+      adamT: this.adam.t,
+      streams: streamStates(this.streams),
+      batcher: this.batcher.state(),
+      best: this.best,
+      lastMetrics: this.lastMetrics,
+    };
+    await saveCheckpoint(this.runDir, {
+      step: this.step,
+      state: s as unknown as Record<string, unknown>,
+      tensors: await tensorsOf(this.params, this.adam),
+    });
+  }
+
+  /** Evaluates on the validation split; a new best is kept in checkpoints/best. */
+  async validate(): Promise<void> {
+    const { model } = this.opts.config;
+    const valid = this.data.valid;
+    const r = await evaluate(
+      model,
+      this.params,
+      valid.images,
+      valid.n,
+      new RandomStream("eval", this.streams.eval.seed),
+    );
+    const line = evalLine("valid", this.step, this.imagesSeen, this.wall(), r);
+    await appendJsonl(`${this.runDir}/${FILES.eval}`, line);
+    if (!this.best || r.bound.mean < this.best.bound.mean) {
+      this.best = line;
+      await saveCheckpoint(
+        this.runDir,
+        { step: this.step, state: { bound: r.bound.mean }, tensors: await tensorsOf(this.params, null) },
+        1,
+        { folder: "checkpoints/best" },
+      );
+    }
+  }
+
+  /**
+   * End of budget: the final checkpoint and validation (unless the last step just wrote them), then the
+   * best validation parameters on the test split, and samples. Returns the test line.
+   */
+  async evaluate(): Promise<EvalLine> {
+    const { model, train: tc, seed } = this.opts.config;
+    const { stepLimit, evalEvery } = this.budget;
+    if (this.step % tc.checkpointEvery !== 0) await this.checkpoint();
+    if (this.step % evalEvery !== 0 || this.step === 0) await this.validate();
+    this.opts.onProgress?.({
+      runId: this.opts.runId,
+      phase: "eval",
+      step: this.step,
+      totalSteps: Number.isFinite(stepLimit) ? stepLimit : null,
+      epoch: this.imagesSeen / this.data.train.n,
+      loss: this.lastMetrics?.loss ?? null,
       imagesPerSec: null,
       etaSeconds: null,
     });
-    const bestCkpt = (await loadLatestCheckpoint(runDir, { folder: "checkpoints/best" })).checkpoint;
+    const bestCkpt = (await loadLatestCheckpoint(this.runDir, { folder: "checkpoints/best" })).checkpoint;
     if (bestCkpt) {
       checkTensorsMatch(bestCkpt, expectedTensors(model, false));
-      restoreTensors(bestCkpt, params, null);
+      restoreTensors(bestCkpt, this.params, null);
     }
-    const evalStream = new RandomStream("eval", streams.eval.seed);
-    const test = await evaluate(model, params, data.test.images, data.test.n, evalStream, {
+    const test = this.data.test;
+    const evalStream = new RandomStream("eval", this.streams.eval.seed);
+    const r = await evaluate(model, this.params, test.images, test.n, evalStream, {
       samples: tc.evalSamples,
       iwaeK: tc.iwaeK,
     });
-    const testLine = evalLine("test", step, imagesSeen, wall(), test);
-    await appendJsonl(`${runDir}/${FILES.eval}`, testLine);
-    const samples = await makeSamples(
-      model,
-      params,
-      new RandomStream("samples", streamSeed(config.seed, "samples")),
-      step,
-      data.test.images,
-    );
-    await writeJsonAtomic(`${runDir}/samples.json`, samples);
-    const result = resultOf("completed", testLine);
-    // The manifest first, result.json last: result.json is the commit point (the runner skips a run that has
-    // one), so a crash between the two leaves an unfinished run that is resumed, never a completed result
-    // beside a manifest stuck at "running".
-    await finish({ status: "completed", endedAt: new Date().toISOString() });
-    await writeJsonAtomic(`${runDir}/result.json`, result);
+    const testLine = evalLine("test", this.step, this.imagesSeen, this.wall(), r);
+    await appendJsonl(`${this.runDir}/${FILES.eval}`, testLine);
+    const samplesStream = new RandomStream("samples", streamSeed(seed, "samples"));
+    const samples = await makeSamples(model, this.params, samplesStream, this.step, test.images);
+    await writeJsonAtomic(`${this.runDir}/samples.json`, samples);
+    return testLine;
+  }
+
+  /**
+   * Marks the run completed. The manifest first, result.json last: result.json is the commit point (the
+   * runner skips a run that has one), so a crash between the two leaves an unfinished run that is resumed,
+   * never a completed result beside a manifest stuck at "running".
+   */
+  async complete(testLine: EvalLine): Promise<Result> {
+    const result = this.resultOf("completed", testLine);
+    await this.finish({ status: "completed", endedAt: new Date().toISOString() });
+    await writeJsonAtomic(`${this.runDir}/result.json`, result);
     return result;
+  }
+
+  /** Stops the heartbeat and writes the final manifest fields. */
+  async finish(patch: Parameters<typeof updateManifest>[1]): Promise<void> {
+    await this.heartbeat.stop();
+    await updateManifest(this.runDir, patch);
+  }
+
+  /** Frees the parameters and the optimiser's moments. */
+  dispose(): void {
+    this.adam.dispose();
+    for (const v of Object.values(this.params)) v.dispose();
+  }
+
+  private resultOf(status: Result["status"], test: EvalLine | null = null): Result {
+    return {
+      runId: this.opts.runId,
+      status,
+      steps: this.step,
+      epochs: this.imagesSeen / this.data.train.n,
+      imagesSeen: this.imagesSeen,
+      wallTime: this.wall(),
+      test,
+      bestValid: this.best,
+      bestStep: this.best?.step ?? null,
+      ...(this.stoppedBy ? { stoppedBy: this.stoppedBy } : {}),
+    };
+  }
+}
+
+/**
+ * Trains one run (see module doc) in four phases: open (or resume) the run folder, train until the budget
+ * ends, evaluate, finish. Resolves with the final {@linkcode Result}; the run's status is `completed`,
+ * `failed` (non-finite loss or gradients, with diagnostics in the manifest) or `interrupted` (aborted
+ * through `opts.signal`, after writing a checkpoint).
+ */
+export const trainRun: TrainRunner = async (opts) => {
+  const backend = currentBackend() ?? await initBackend("wasm");
+  await Deno.mkdir(opts.runDir, { recursive: true });
+  const data = await loadData(opts);
+  const run = new Run(opts, data, await openRun(opts, backend, data));
+  run.heartbeat.start();
+  try {
+    const stoppedEarly = await run.trainLoop();
+    if (stoppedEarly) return stoppedEarly;
+    return await run.complete(await run.evaluate());
   } catch (e) {
-    await finish({
+    await run.finish({
       status: "failed",
       reason: `Error: ${(e as Error).message}`,
       endedAt: new Date().toISOString(),
@@ -485,23 +612,7 @@ export const trainRun: TrainRunner = async (opts) => {
       .catch(() => {});
     throw e;
   } finally {
-    await heartbeat.stop();
-    adam.dispose();
-    for (const v of Object.values(params)) v.dispose();
-  }
-
-  function resultOf(status: Result["status"], test: EvalLine | null = null): Result {
-    return {
-      runId: opts.runId,
-      status,
-      steps: step,
-      epochs: imagesSeen / data.train.n,
-      imagesSeen,
-      wallTime: wall(),
-      test,
-      bestValid: best,
-      bestStep: best?.step ?? null,
-      ...(stoppedBy ? { stoppedBy } : {}),
-    };
+    await run.heartbeat.stop();
+    run.dispose();
   }
 };
