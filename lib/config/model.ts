@@ -95,6 +95,29 @@ function posInt(cfg: Record<string, unknown>, key: string, max: number, where: s
 }
 
 /**
+ * `cfg` as an object holding exactly the `known` settings; throws {@linkcode ConfigError} naming an unknown
+ * or missing one (`what` names the kind: "model setting", "training setting").
+ */
+export function settingsObject(
+  cfg: unknown,
+  where: string,
+  known: readonly string[],
+  what: string,
+): Record<string, unknown> {
+  if (typeof cfg !== "object" || cfg === null || Array.isArray(cfg)) {
+    throw new ConfigError(`${where} must be an object, got ${JSON.stringify(cfg)}`);
+  }
+  const c = cfg as Record<string, unknown>;
+  for (const k of Object.keys(c)) {
+    if (!known.includes(k)) {
+      throw new ConfigError(`${where}.${k} is not a ${what} (known: ${known.join(", ")})`);
+    }
+  }
+  for (const k of known) if (!(k in c)) throw new ConfigError(`${where}.${k} is missing`);
+  return c;
+}
+
+/**
  * Checks a model config and returns it typed. Throws {@linkcode ConfigError} naming the field.
  * @example
  * ```ts
@@ -106,17 +129,7 @@ function posInt(cfg: Record<string, unknown>, key: string, max: number, where: s
  * ```
  */
 export function validateDrawConfig(cfg: unknown, where = "model"): DrawConfig {
-  if (typeof cfg !== "object" || cfg === null || Array.isArray(cfg)) {
-    throw new ConfigError(`${where} must be an object, got ${JSON.stringify(cfg)}`);
-  }
-  const c = cfg as Record<string, unknown>;
-  const known = Object.keys(PAPER_MNIST);
-  for (const k of Object.keys(c)) {
-    if (!known.includes(k)) {
-      throw new ConfigError(`${where}.${k} is not a model setting (known: ${known.join(", ")})`);
-    }
-  }
-  for (const k of known) if (!(k in c)) throw new ConfigError(`${where}.${k} is missing`);
+  const c = settingsObject(cfg, where, Object.keys(PAPER_MNIST), "model setting");
   posInt(c, "A", 4096, where);
   posInt(c, "B", 4096, where);
   posInt(c, "T", 10_000, where);

@@ -5,7 +5,7 @@
  * Configuration layer: no tfjs. Experiment files and validators use it.
  * @module
  */
-import { ConfigError, type DrawConfig, MODEL_PRESETS, validateDrawConfig } from "./model.ts";
+import { ConfigError, type DrawConfig, MODEL_PRESETS, settingsObject, validateDrawConfig } from "./model.ts";
 import { checkSeed } from "../random.ts";
 
 /** Backends a user can ask for. */
@@ -141,17 +141,7 @@ const INT_FIELDS: Record<string, [number, number]> = {
 
 /** Checks a training config; throws {@linkcode ConfigError} naming the field. */
 export function validateTrainConfig(cfg: unknown, where = "train"): TrainConfig {
-  if (typeof cfg !== "object" || cfg === null || Array.isArray(cfg)) {
-    throw new ConfigError(`${where} must be an object, got ${JSON.stringify(cfg)}`);
-  }
-  const c = cfg as Record<string, unknown>;
-  const known = Object.keys(DEFAULT_TRAIN);
-  for (const k of Object.keys(c)) {
-    if (!known.includes(k)) {
-      throw new ConfigError(`${where}.${k} is not a training setting (known: ${known.join(", ")})`);
-    }
-  }
-  for (const k of known) if (!(k in c)) throw new ConfigError(`${where}.${k} is missing`);
+  const c = settingsObject(cfg, where, Object.keys(DEFAULT_TRAIN), "training setting");
   for (const [k, [lo, hi]] of Object.entries(INT_FIELDS)) {
     const v = c[k];
     if (typeof v !== "number" || !Number.isInteger(v) || v < lo || v > hi) {
