@@ -16,54 +16,8 @@
  *   deno run --allow-read deploy/slurm/check.ts once runs/x slurm-selftest fx-a fx-b --log slurm-1_0.out
  * @module
  */
-import { listCheckpoints, loadCheckpoint } from "../../lib/record/checkpoint.ts";
-import { listRuns, readRun } from "../../lib/record/runs.ts";
-
-/** Fields that legitimately differ between an interrupted-and-resumed run and an uninterrupted one. */
-const WALL_CLOCK = new Set(["wallTime", "imagesPerSec"]);
-
-/** Canonical JSON of a record without its wall-clock fields. */
-export function withoutWallClock(value: unknown): string {
-  return JSON.stringify(value, (k, v) => (WALL_CLOCK.has(k) ? undefined : v));
-}
-
-/** One run folder reduced to what an interruption must not change, plus what shows how it ran. */
-export interface RunDigest {
-  runId: string;
-  status: string;
-  notes: string[];
-  /** Steps of `metrics.jsonl`, in file order. */
-  metricSteps: number[];
-  /** Per record file, each line without wall-clock fields. */
-  lines: Record<string, string[]>;
-  result: string | null;
-  samples: string | null;
-  /** SHA-256 of the newest checkpoint's tensors (checked against its `.bin` when loaded). */
-  finalCheckpointSha: string | null;
-  checkpointSteps: number[];
-}
-
-/** Reads a run folder strictly (any bad line or checksum throws) into a {@linkcode RunDigest}. */
-export async function digestRun(dir: string): Promise<RunDigest> {
-  const run = await readRun(dir, { strict: true, gradients: true });
-  const ckpts = await listCheckpoints(dir);
-  const last = ckpts.at(-1);
-  return {
-    runId: run.manifest.runId,
-    status: run.status,
-    notes: run.manifest.notes,
-    metricSteps: run.metrics.map((m) => m.step),
-    lines: {
-      "metrics.jsonl": run.metrics.map(withoutWallClock),
-      "gradients.jsonl": (run.gradients ?? []).map(withoutWallClock),
-      "eval.jsonl": run.evals.map(withoutWallClock),
-    },
-    result: run.result ? withoutWallClock(run.result) : null,
-    samples: run.samples ? withoutWallClock(run.samples) : null,
-    finalCheckpointSha: last ? (await loadCheckpoint(last)).meta.sha256 : null,
-    checkpointSteps: ckpts.map((c) => c.step),
-  };
-}
+import { digestRun, type RunDigest } from "../../lib/record/digest.ts";
+import { listRuns } from "../../lib/record/runs.ts";
 
 async function digestOrProblem(dir: string, problems: string[]): Promise<RunDigest | null> {
   try {
@@ -109,7 +63,7 @@ export async function checkExactlyOnce(
     if (!d) continue;
     if (d.status !== "completed") problems.push(`${id}: status ${d.status}, expected completed`);
     if (d.result === null) problems.push(`${id}: no result.json`);
-    const resumed = d.notes.filter((n) => n.startsWith("resumed"));
+    const resumed = d.manifest.notes.filter((n) => n.startsWith("resumed"));
     if (resumed.length) problems.push(`${id}: started more than once (${resumed.join("; ")})`);
     const seen = new Set<number>();
     for (const step of d.metricSteps) {

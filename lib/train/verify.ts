@@ -3,6 +3,7 @@
  * manifest (config, seeds, data folder) in a scratch folder and compares every recorded metric bit for bit.
  * @module
  */
+import { WALL_CLOCK_FIELDS } from "../record/digest.ts";
 import { parseArgs } from "@std/cli";
 import { currentBackend, initBackend, parseBackend } from "../backend.ts";
 import { readJsonl } from "../record/io.ts";
@@ -26,9 +27,6 @@ Options:
 
 Exit status: 0 identical, 1 a difference (the first one is printed) or a run that cannot be read,
 2 bad command line.`;
-
-/** Fields that measure time, not maths: never compared. */
-const TIMING_FIELDS = new Set(["wallTime", "imagesPerSec"]);
 
 /** Where a re-execution first differs from the record. */
 export interface Difference {
@@ -65,7 +63,7 @@ function firstDiff(a: unknown, b: unknown, path: string): [string, unknown, unkn
   if (a && b && typeof a === "object" && typeof b === "object") {
     const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
     for (const k of [...keys].sort()) {
-      if (TIMING_FIELDS.has(k)) continue;
+      if (WALL_CLOCK_FIELDS.has(k)) continue;
       const d = firstDiff(
         (a as Record<string, unknown>)[k],
         (b as Record<string, unknown>)[k],

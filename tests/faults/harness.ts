@@ -15,6 +15,7 @@ import { assert, assertEquals } from "@std/assert";
 import { readJsonl } from "../../lib/record/io.ts";
 import { listCheckpoints, loadCheckpoint } from "../../lib/record/checkpoint.ts";
 import { readRun } from "../../lib/record/runs.ts";
+import { digestRun, type RunDigest } from "../../lib/record/digest.ts";
 import {
   evalLineProblem,
   gradientLineProblem,
@@ -23,7 +24,6 @@ import {
   validateResult,
   validateSamples,
 } from "../../lib/record/validate.ts";
-import type { Manifest } from "../../lib/record/types.ts";
 
 /** The repository root. */
 export const REPO: string = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -167,27 +167,7 @@ export function hasStackTrace(text: string): boolean {
   return /^\s+at .*(file:|ext:|<anonymous>)/m.test(text);
 }
 
-const TIMING = new Set(["wallTime", "imagesPerSec"]);
-
-/** Canonical JSON of a record with wall-clock fields removed (they are the only ones a resume changes). */
-export function canonical(value: unknown): string {
-  return JSON.stringify(value, (k, v) => (TIMING.has(k) ? undefined : v));
-}
-
-/** One run folder reduced to what an interruption must not change, plus facts the tests check. */
-export interface RunDigest {
-  runId: string;
-  status: string;
-  manifest: Manifest;
-  /** Per file: canonical JSON of each line, timing fields removed. */
-  lines: Record<string, string[]>;
-  /** Canonical result.json and samples.json (timing removed). */
-  result: string | null;
-  samples: string | null;
-  /** SHA-256 of the newest checkpoint's tensors (weights and Adam moments). */
-  finalCheckpointSha: string | null;
-  checkpointSteps: number[];
-}
+export type { RunDigest } from "../../lib/record/digest.ts";
 
 /** Every record of an experiment, validated strictly (see {@linkcode readRunStrict}), by run id. */
 export async function readExperiment(runsDir: string, experiment = "smoke"): Promise<Map<string, RunDigest>> {
@@ -207,7 +187,6 @@ export async function readExperiment(runsDir: string, experiment = "smoke"): Pro
 export async function readRunStrict(dir: string): Promise<RunDigest> {
   const run = await readRun(dir, { strict: true, gradients: true });
   assertEquals(run.problems, [], `${dir}: the readers found damage`);
-  const lines: Record<string, string[]> = {};
   for (
     const [file, check] of [
       ["metrics.jsonl", metricLineProblem],
@@ -217,24 +196,12 @@ export async function readRunStrict(dir: string): Promise<RunDigest> {
   ) {
     const r = await readJsonl(`${dir}/${file}`, { strict: true, check, missingOk: true });
     assert(!r.tornTail, `${dir}/${file} ends in a torn line`);
-    lines[file] = r.lines.map(canonical);
   }
-  const ckpts = await listCheckpoints(dir);
-  for (const c of ckpts) await loadCheckpoint(c); // throws on a bad checksum, size or table
+  for (const c of await listCheckpoints(dir)) await loadCheckpoint(c); // throws on a bad checksum, size or table
   for (const c of await listCheckpoints(dir, { folder: "checkpoints/best" })) await loadCheckpoint(c);
-  const last = ckpts.at(-1);
   const temps = await findTempFiles(dir);
   assertEquals(temps, [], `${dir}: temporary files left behind`);
-  return {
-    runId: run.manifest.runId,
-    status: run.status,
-    manifest: run.manifest,
-    lines,
-    result: run.result ? canonical(run.result) : null,
-    samples: run.samples ? canonical(run.samples) : null,
-    finalCheckpointSha: last ? (await loadCheckpoint(last)).meta.sha256 : null,
-    checkpointSteps: ckpts.map((c) => c.step),
-  };
+  return await digestRun(dir);
 }
 
 /** Paths (relative to `dir`) of temporary files of atomic writes under `dir`. */
