@@ -12,12 +12,13 @@ import { type BackendRequest, describeBudget } from "../config/run.ts";
 import type { TrainRunner } from "../train/api.ts";
 import { type ExpArgs, parseExpArgs, USAGE } from "./args.ts";
 import { ExperimentError, UsageError } from "./errors.ts";
-import { factorLists, parseOnly, type PlannedRun, planRuns } from "./grid.ts";
+import { factorLists, parseOnly, type PlannedRun, planRuns, profileOf } from "./grid.ts";
 import { ProgressDisplay } from "./progress.ts";
 import { type AcquireLock, runDirOf, runExperiment, type RunnerReport } from "./runner.ts";
 import { shardRuns } from "./shard.ts";
 import { readRunState, stateWord } from "./status.ts";
 import { collectSummary, summaryText, writeSummary } from "./summary.ts";
+import { type ExperimentResults, readResults } from "../report/results.ts";
 import { textTable } from "./format.ts";
 import { type Experiment, loadExperiment } from "./validate.ts";
 import { valueLabel } from "../config/runid.ts";
@@ -98,14 +99,7 @@ async function planFromArgs(
       return EXIT.ok;
     }
     const exp = await loadExperiment(args.name);
-    const profile = exp.profiles[args.profile];
-    if (!profile) {
-      throw new UsageError(
-        `--profile ${args.profile}: ${exp.name} has no such profile (profiles: ${
-          Object.keys(exp.profiles).join(", ")
-        })`,
-      );
-    }
+    const profile = profileOf(exp, args.profile);
     const only = parseOnly(args.only, factorLists(exp, profile));
     const plan = planRuns(exp, {
       profile: args.profile,
@@ -212,7 +206,10 @@ async function trainPlanned(
   }
 }
 
-/** Writes the summary files of the whole plan (all shards) and prints the summary (text or `--json`). */
+/**
+ * Reads the experiment's results once, writes the summary files of the whole plan (all shards) and prints the
+ * summary (text or `--json`); returns the results for the report (undefined when they could not be read).
+ */
 async function summarise(
   exp: Experiment,
   args: ExpArgs,
@@ -221,11 +218,13 @@ async function summarise(
   exitStatus: number,
   stdout: (s: string) => void,
   stderr: (s: string) => void,
-): Promise<void> {
+): Promise<ExperimentResults | undefined> {
   let files: { json: string; md: string } | null = null;
   let summary;
+  let results: ExperimentResults | undefined;
   try {
-    summary = await collectSummary(exp, args.profile, plan, args.runsDir);
+    results = await readResults(args.runsDir, exp.name, exp.paperTargets ?? []);
+    summary = collectSummary(exp, args.profile, plan, args.runsDir, results);
     if (args.report) files = await writeSummary(summary, args.reportsDir);
   } catch (e) {
     stderr(`exp: could not write the summary to ${args.reportsDir}: ${(e as Error).message}\n`);
@@ -241,6 +240,7 @@ async function summarise(
   } else if (summary) {
     stdout(`\n${summaryText(summary)}\n${files ? `\nsummary: ${files.md}, ${files.json}\n` : ""}`);
   }
+  return results;
 }
 
 /**
@@ -277,7 +277,7 @@ export async function main(argv: readonly string[], deps: CliDeps = {}): Promise
     : notDone.length
     ? EXIT.incomplete
     : EXIT.ok;
-  await summarise(exp, args, plan, report, status, stdout, stderr);
+  const results = await summarise(exp, args, plan, report, status, stdout, stderr);
 
   if (report.outcomes.length && report.outcomes.every((o) => o.action === "already-complete")) {
     out(`nothing to do: all ${report.outcomes.length} run(s) were already complete (use --force to redo)\n`);
@@ -287,7 +287,7 @@ export async function main(argv: readonly string[], deps: CliDeps = {}): Promise
     return status;
   }
   if (args.report && deps.render !== false) {
-    await renderReport(exp, args.runsDir, args.reportsDir, out, deps.render);
+    await renderReport(exp, results, args, out, deps.render);
   }
   if (notDone.length) {
     out(`${notDone.length} run(s) not completed:\n`);
@@ -310,10 +310,11 @@ export type Render = (
   opts: RenderReportOptions,
 ) => Promise<Pick<RenderedReport, "path" | "warnings">>;
 
+/** Renders the report page from the results the summary was made from (read again if there are none). */
 async function renderReport(
   exp: Experiment,
-  runsDir: string,
-  reportsDir: string,
+  results: ExperimentResults | undefined,
+  { runsDir, reportsDir }: { runsDir: string; reportsDir: string },
   out: (s: string) => void,
   injected?: Render,
 ): Promise<void> {
@@ -336,6 +337,7 @@ async function renderReport(
       runsDir,
       reportsDir,
       description: exp.description,
+      results,
       // No targets means no comparison, as in the summary (the report alone defaults to the DRAW rows).
       paperTargets: exp.paperTargets ?? [],
     });
@@ -360,7 +362,8 @@ async function reportOnly(
   render?: Render | false,
 ): Promise<number> {
   const out = args.json ? stderr : stdout;
-  const summary = await collectSummary(exp, args.profile, plan, args.runsDir);
+  const results = await readResults(args.runsDir, exp.name, exp.paperTargets ?? []);
+  const summary = collectSummary(exp, args.profile, plan, args.runsDir, results);
   let files: { json: string; md: string } | null = null;
   try {
     files = await writeSummary(summary, args.reportsDir);
@@ -369,7 +372,7 @@ async function reportOnly(
   }
   if (args.json) stdout(JSON.stringify({ ...summary, files }, null, 2) + "\n");
   else stdout(`${summaryText(summary)}\n${files ? `\nsummary: ${files.md}, ${files.json}\n` : ""}`);
-  if (render !== false) await renderReport(exp, args.runsDir, args.reportsDir, out, render);
+  if (render !== false) await renderReport(exp, results, args, out, render);
   const notDone = summary.rows.filter((r) => r.status !== "completed");
   if (notDone.length) {
     out(`${notDone.length} run(s) not completed:\n`);

@@ -197,20 +197,26 @@ export interface PlanOptions {
   dataDirGiven?: boolean;
 }
 
+/** The experiment's profile called `name`; a usage error listing the profiles when there is none. */
+export function profileOf(exp: ExperimentSpec, name: string): Profile {
+  const profile = exp.profiles[name];
+  if (!profile) {
+    throw new UsageError(
+      `--profile ${name}: ${exp.name} has no such profile (profiles: ${
+        Object.keys(exp.profiles).join(", ")
+      })`,
+    );
+  }
+  return profile;
+}
+
 /**
  * Every run of an experiment under a profile, seed-major (all cells for the first seed, then the next), so
  * that an interrupted sweep already holds a complete comparison for one seed. The experiment must have been
  * validated (see validate.ts).
  */
 export function planRuns(exp: ExperimentSpec, opts: PlanOptions): PlannedRun[] {
-  const profile = exp.profiles[opts.profile];
-  if (!profile) {
-    throw new UsageError(
-      `--profile ${opts.profile}: ${exp.name} has no such profile (profiles: ${
-        Object.keys(exp.profiles).join(", ")
-      })`,
-    );
-  }
+  const profile = profileOf(exp, opts.profile);
   const lists = factorLists(exp, profile);
   const seeds = opts.seeds ?? profile.seeds ?? exp.seeds;
   if (gridSize(lists) * seeds.length > MAX_RUNS) {

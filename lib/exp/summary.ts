@@ -1,18 +1,21 @@
 /**
  * The end-of-experiment summary: one row per planned run (cell, seed, status, test bound, IWAE, paper
- * value, wall time) read from the run folders, plus a mean over seeds per cell. Printed as a text table and
- * written to `reports/<experiment>.summary.json` and `.md` (atomically: temporary file, then rename, so that
- * several shards finishing together never leave a torn file).
+ * value, wall time) plus a mean over seeds per cell. It is a view of the report's results
+ * (lib/report/results.ts): the runs, arms and means are the ones the report page shows, read once. Printed as
+ * a text table and written to `reports/<experiment>.summary.json` and `.md` (atomically: temporary file, then
+ * rename, so that several shards finishing together never leave a torn file).
  * @module
  */
 import { writeFileAtomic as writeRecordAtomic } from "../record/io.ts";
-import type { Estimate, Result } from "../record/types.ts";
-import { type PaperTarget, paperTargetFor } from "../config/paper.ts";
-import { spread } from "../report/stats.ts";
+import type { Estimate } from "../record/types.ts";
+import type { PaperTarget } from "../config/paper.ts";
+import type { Spread } from "../report/stats.ts";
+import type { RunRecord } from "../report/records.ts";
+import type { ExperimentResults } from "../report/results.ts";
+import { type ArmSummary, paperRowFor, testEval } from "../report/summary.ts";
 import { formatDuration, formatEstimate, mdCell, textTable } from "./format.ts";
 import type { PlannedRun } from "./grid.ts";
 import { runDirOf } from "./runner.ts";
-import { readRunState, stateWord } from "./status.ts";
 import type { Experiment } from "./validate.ts";
 
 /** Version of the summary file format. */
@@ -35,7 +38,10 @@ export interface SummaryRow {
   runDir: string;
 }
 
-/** A cell over its seeds: mean and standard deviation of the completed runs' test bounds. */
+/**
+ * A cell over its seeds: mean and standard deviation of the test bounds of its arm's completed runs (every
+ * completed run of the cell's configuration in the runs folder, as in the report).
+ */
 export interface SummaryGroup {
   label: string;
   cell: Record<string, unknown>;
@@ -59,51 +65,70 @@ export interface ExperimentSummary {
   groups: SummaryGroup[];
 }
 
-/** Mean and sample standard deviation over seeds, in the summary file's field names. */
-function meanSd(xs: number[]): { mean: number; sd: number; n: number } | null {
-  const s = spread(xs);
+/** A spread over seeds in the summary file's field names. */
+function meanSd(s: Spread | null): { mean: number; sd: number; n: number } | null {
   return s && { mean: s.mean, sd: s.std, n: s.n };
 }
 
-/** Reads every planned run's folder (all shards, not only this process's) into a summary. */
-export async function collectSummary(
+/** The last path segment: run folders are named by run id. */
+function baseName(dir: string): string {
+  return dir.replace(/\/+$/, "").split("/").pop() ?? "";
+}
+
+/** A planned run's status word from the results: a finished run's status, else how far it got. */
+function statusOf(record: RunRecord | undefined, unreadable: { hasManifest: boolean } | undefined): string {
+  if (record) return record.result?.status ?? "incomplete";
+  if (unreadable) return unreadable.hasManifest ? "unreadable" : "incomplete";
+  return "pending";
+}
+
+/**
+ * The summary of every planned run (all shards, not only this process's), drawn from the experiment's
+ * results (lib/report/results.ts `readResults`), which the caller reads once and also hands to the report.
+ */
+export function collectSummary(
   exp: Experiment,
   profile: string,
   plan: readonly PlannedRun[],
   runsDir: string,
+  results: ExperimentResults,
   generatedAt = new Date(),
-): Promise<ExperimentSummary> {
-  const rows: SummaryRow[] = [];
-  for (const run of plan) {
-    const dir = runDirOf(runsDir, exp.name, run.runId);
-    const state = await readRunState(dir, run.runId);
-    const r: Result | null = state.kind === "finished" ? state.result : null;
-    rows.push({
+): ExperimentSummary {
+  const records = new Map(results.runs.map((r) => [r.manifest.runId, r]));
+  const unreadable = new Map(results.unreadable.map((u) => [baseName(u.dir), u]));
+  const targets = exp.paperTargets ?? [];
+  const rows: SummaryRow[] = plan.map((run) => {
+    const record = records.get(run.runId);
+    const result = record?.result ?? null;
+    const test = result ? testEval(record!) : null;
+    return {
       runId: run.runId,
       label: run.label,
       cell: run.cell as Record<string, unknown>,
       seed: run.seed,
-      status: stateWord(state),
-      testBound: r?.test?.bound ?? null,
-      iwae: r?.test?.iwae ?? null,
-      paper: paperTargetFor(exp.paperTargets, run.cell, run.config.model.attention),
-      wallTime: typeof r?.wallTime === "number" ? r.wallTime : null,
-      steps: typeof r?.steps === "number" ? r.steps : null,
-      runDir: dir,
-    });
-  }
+      status: statusOf(record, unreadable.get(run.runId)),
+      testBound: test?.bound ?? null,
+      iwae: test?.iwae ?? null,
+      paper: paperRowFor(run.cell, run.config, targets).target,
+      wallTime: typeof result?.wallTime === "number" ? result.wallTime : null,
+      steps: typeof result?.steps === "number" ? result.steps : null,
+      runDir: runDirOf(runsDir, exp.name, run.runId),
+    };
+  });
+  const armOf = (runIds: Set<string>): ArmSummary | undefined =>
+    results.arms.find((a) => a.runs.some((r) => runIds.has(r.manifest.runId)));
   const groups: SummaryGroup[] = [];
   for (const row of rows) {
     if (groups.some((g) => g.label === row.label)) continue;
     const same = rows.filter((x) => x.label === row.label);
-    const done = same.filter((x) => x.status === "completed");
+    const arm = armOf(new Set(same.map((x) => x.runId)));
     groups.push({
       label: row.label,
       cell: row.cell,
       runs: same.length,
-      completed: done.length,
-      testBound: meanSd(done.flatMap((x) => (x.testBound ? [x.testBound.mean] : []))),
-      iwae: meanSd(done.flatMap((x) => (x.iwae ? [x.iwae.mean] : []))),
+      completed: same.filter((x) => x.status === "completed").length,
+      testBound: meanSd(arm?.bound ?? null),
+      iwae: meanSd(arm?.iwae ?? null),
       paper: row.paper,
     });
   }

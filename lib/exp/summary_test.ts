@@ -3,6 +3,9 @@ import { SMOKE_PROFILE } from "./define.ts";
 import { planRuns } from "./grid.ts";
 import { runDirOf } from "./runner.ts";
 import { collectSummary, summaryMarkdown, summaryText, writeSummary } from "./summary.ts";
+import { createManifest, updateManifest } from "../record/manifest.ts";
+import { sampleManifestInit } from "../record/testutil.ts";
+import { readResults } from "../report/results.ts";
 import { validateExperiment } from "./validate.ts";
 
 const EXP = validateExperiment(
@@ -44,7 +47,7 @@ function result(runId: string, mean: number) {
   };
 }
 
-Deno.test("collectSummary() reads every run folder, including other shards', and averages seeds per cell", async () => {
+Deno.test("collectSummary() shows every planned run, including other shards', with the report's means per cell", async () => {
   const runsDir = await Deno.makeTempDir({ prefix: "exp-summary-" });
   try {
     const plan = planRuns(EXP, { profile: "paper" });
@@ -53,10 +56,13 @@ Deno.test("collectSummary() reads every run folder, including other shards', and
     for (const [i, run] of plan.entries()) {
       if (i === 3) continue; // still pending
       const dir = runDirOf(runsDir, "s", run.runId);
-      await Deno.mkdir(dir, { recursive: true });
+      const init = { ...sampleManifestInit(run.runId), experiment: "s", cell: run.cell, config: run.config };
+      await createManifest(dir, init);
+      await updateManifest(dir, { status: "completed" });
       await Deno.writeTextFile(`${dir}/result.json`, JSON.stringify(result(run.runId, bounds[i])));
     }
-    const s = await collectSummary(EXP, "paper", plan, runsDir, new Date(0));
+    const results = await readResults(runsDir, "s", EXP.paperTargets);
+    const s = collectSummary(EXP, "paper", plan, runsDir, results, new Date(0));
     assertEquals(
       s.rows.map((r) => [r.label, r.seed, r.status, r.testBound?.mean ?? null, r.paper?.nats ?? null]),
       [
@@ -72,6 +78,11 @@ Deno.test("collectSummary() reads every run folder, including other shards', and
       ["attention=false", 1, 2, 95, 1],
     ]);
     assertEquals(s.groups[0].testBound?.sd, Math.SQRT2);
+    assertEquals(
+      s.groups.map((g) => g.testBound?.mean),
+      results.arms.map((a) => a.bound?.mean),
+      "the summary's means are the report's",
+    );
     const text = summaryText(s);
     assertStringIncludes(text, "s (profile paper): 3 completed, 1 pending");
     assertStringIncludes(
@@ -92,6 +103,23 @@ Deno.test("collectSummary() reads every run folder, including other shards', and
       "s.summary.json",
       "s.summary.md",
     ]);
+  } finally {
+    await Deno.remove(runsDir, { recursive: true });
+  }
+});
+
+Deno.test("collectSummary() calls a folder without a manifest incomplete and a damaged manifest unreadable", async () => {
+  const runsDir = await Deno.makeTempDir({ prefix: "exp-summary-" });
+  try {
+    const plan = planRuns(EXP, { profile: "paper" });
+    await Deno.mkdir(runDirOf(runsDir, "s", plan[0].runId), { recursive: true });
+    const damaged = runDirOf(runsDir, "s", plan[1].runId);
+    await Deno.mkdir(damaged, { recursive: true });
+    await Deno.writeTextFile(`${damaged}/manifest.json`, "{ not json");
+    const results = await readResults(runsDir, "s", EXP.paperTargets);
+    const s = collectSummary(EXP, "paper", plan, runsDir, results, new Date(0));
+    assertEquals(s.rows.map((r) => r.status), ["incomplete", "unreadable", "pending", "pending"]);
+    assertEquals(s.groups.map((g) => g.testBound), [null, null]);
   } finally {
     await Deno.remove(runsDir, { recursive: true });
   }

@@ -53,6 +53,8 @@ export interface ExperimentHtmlOptions {
   interactiveScripts?: readonly string[];
   /** Time printed as "generated at" (default: now). */
   generatedAt?: Date;
+  /** The arms of `runs` when the caller already made them (exp's summary); made here otherwise. */
+  arms?: readonly ArmSummary[];
 }
 
 /** One chart of the page, kept for tests and for the interactive mode. */
@@ -503,7 +505,7 @@ export async function experimentReportHtml(
   runs: readonly RunRecord[],
   opts: ExperimentHtmlOptions = {},
 ): Promise<ExperimentHtml> {
-  const arms = summarizeArms(runs, opts.paperTargets);
+  const arms = opts.arms ? [...opts.arms] : summarizeArms(runs, opts.paperTargets);
   const generatedAt = (opts.generatedAt ?? new Date()).toISOString();
   const digest: ReportDigest = {
     experiment,

@@ -29,6 +29,7 @@ export {
   type RunRecord,
   type UnreadableRun,
 } from "./records.ts";
+export { type ExperimentResults, readResults } from "./results.ts";
 export {
   type ArmSummary,
   FULL_BUDGET_EPOCHS,

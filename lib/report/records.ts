@@ -26,6 +26,8 @@ export interface RunRecord {
 export interface UnreadableRun {
   dir: string;
   reason: string;
+  /** False for a folder without `manifest.json`: a run that stopped before it started (the runner resumes it). */
+  hasManifest: boolean;
 }
 
 /** What {@linkcode readExperimentRuns} found. */
@@ -76,7 +78,7 @@ export async function readExperimentRuns(
   const unreadable: UnreadableRun[] = [];
   for (const o of await readRuns(runsDir, experiment, { gradients: true, samples: true, now })) {
     if (o.run) runs.push(fromStoredRun(o.run));
-    else unreadable.push({ dir: o.dir, reason: o.error });
+    else unreadable.push({ dir: o.dir, reason: o.error, hasManifest: o.hasManifest });
   }
   return { runs, unreadable };
 }

@@ -6,7 +6,7 @@
 import { experimentReportHtml, type ReportDigest } from "./html.ts";
 import { type IndexEntry, indexHtml } from "./index_page.ts";
 import { checkExperimentName as checkRunsExperimentName } from "../record/runs.ts";
-import { readExperimentRuns } from "./records.ts";
+import { type ExperimentResults, readResults } from "./results.ts";
 import { writeFileAtomic } from "../record/io.ts";
 import type { PaperTargets } from "../config/paper.ts";
 
@@ -24,6 +24,8 @@ export interface RenderReportOptions {
   description?: string;
   /** Reference time for stale-heartbeat detection and "generated at" (default: now). */
   now?: Date;
+  /** The experiment's results when the caller has read them already (exp's summary); read here otherwise. */
+  results?: ExperimentResults;
 }
 
 /** What was written. */
@@ -89,14 +91,15 @@ export async function renderExperimentReport(
 ): Promise<RenderedReport> {
   checkExperimentName(experiment);
   const now = opts.now ?? new Date();
-  const { runs, unreadable } = await readExperimentRuns(opts.runsDir, experiment, now);
+  const { runs, unreadable, arms } = opts.results ??
+    await readResults(opts.runsDir, experiment, opts.paperTargets, now);
   if (runs.length === 0 && unreadable.length === 0) {
     throw new Error(
       `No run folders under ${opts.runsDir}/${experiment}/: run \`deno task exp ${experiment}\` first`,
     );
   }
   const { html, charts } = await experimentReportHtml(experiment, runs, {
-    paperTargets: opts.paperTargets,
+    arms,
     unreadable,
     description: opts.description,
     interactiveScripts: opts.interactive ? await loadInteractiveScripts() : undefined,

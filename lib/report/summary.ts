@@ -123,21 +123,28 @@ export function testEval(r: RunRecord): EvalLine | null {
 }
 
 /**
- * The Table 2 row an arm is compared with, and the tolerance: the experiment's target for the cell (or, when
- * it names none, the DRAW row matching the attention setting), as a row whose value is the target's.
+ * The Table 2 row an arm is compared with, the experiment's target it came from, and the tolerance: the
+ * experiment's target for the cell (or, when it names none, the DRAW row matching the attention setting), as
+ * a row whose value is the target's.
  */
 export function paperRowFor(
   cell: Record<string, unknown>,
   config: RunConfig,
   targets: PaperTargets = DEFAULT_PAPER_TARGETS,
-): { row: Readonly<Table2Row> | null; tolerance: number } {
-  const t: PaperTarget | null = paperTargetFor(targets, cell, config.model.attention);
-  const tolerance = t?.tolerance ?? DEFAULT_TOLERANCE_NATS;
-  if (!t) return { row: null, tolerance };
-  const found = findTable2Row(t.row);
-  if (found && found.nll === t.nats) return { row: found, tolerance };
-  const row = { id: found?.id ?? "custom", model: t.row, nll: t.nats, upperBound: false, draw: false };
-  return { row: Object.freeze(row), tolerance };
+): { row: Readonly<Table2Row> | null; target: PaperTarget | null; tolerance: number } {
+  const target = paperTargetFor(targets, cell, config.model.attention);
+  const tolerance = target?.tolerance ?? DEFAULT_TOLERANCE_NATS;
+  if (!target) return { row: null, target, tolerance };
+  const found = findTable2Row(target.row);
+  if (found && found.nll === target.nats) return { row: found, target, tolerance };
+  const row = {
+    id: found?.id ?? "custom",
+    model: target.row,
+    nll: target.nats,
+    upperBound: false,
+    draw: false,
+  };
+  return { row: Object.freeze(row), target, tolerance };
 }
 
 /** Lists how a model config differs from Table 3 (for the row it is compared with). */

@@ -1,12 +1,13 @@
 /**
  * A fake trainer for the runner's tests: no tfjs, milliseconds per run, but the same contract as
- * lib/train/run.ts. It writes `manifest.json` and `result.json` atomically, keeps a checkpoint
+ * lib/train/run.ts. It writes a complete `manifest.json` and `result.json` atomically, keeps a checkpoint
  * (`fake-ckpt.json`, the step reached) so that an interrupted or killed run resumes, honours the abort
  * signal, and appends one line per call to `calls.log` (`start` or `resume from <step>`, with the pid), so
  * tests can count how often each cell ran and in which process.
  * @module
  */
-import type { Result, RunStatus } from "../../record/types.ts";
+import { RECORD_FORMAT_VERSION, type Result, type RunStatus } from "../../record/types.ts";
+import { sampleManifestInit } from "../../record/testutil.ts";
 import type { TrainRunner, TrainRunOptions } from "../../train/api.ts";
 
 /** How the fake behaves. */
@@ -62,14 +63,21 @@ export function fakeTrainer(opts: FakeTrainerOptions = {}): FakeTrainer {
     );
     const outcome = opts.outcome?.(o) ?? "completed";
     if (outcome === "throw") throw new Error(`fake trainer bug in ${o.runId}`);
+    const startedAt = new Date().toISOString();
+    // A complete manifest, so that the summary and the report read the fake's runs like real ones.
     const manifest = (status: RunStatus, reason?: string) =>
       writeJson(`${dir}/manifest.json`, {
-        runId: o.runId,
+        formatVersion: RECORD_FORMAT_VERSION,
+        ...sampleManifestInit(o.runId),
         experiment: o.experiment,
         cell: o.cell,
         config: o.config,
         status,
-        reason,
+        ...(reason ? { reason } : {}),
+        startedAt,
+        endedAt: status === "running" ? null : new Date().toISOString(),
+        heartbeatAt: new Date().toISOString(),
+        notes: [],
       });
     await manifest("running");
     const result = (status: RunStatus, step: number): Result => ({
