@@ -102,10 +102,32 @@ type Values = Float32Array | Int32Array | Uint8Array;
 /** The step core: it yields the tensor whose values it needs next and is resumed with them. */
 type Readback = Generator<tf.Tensor, StepResult, Values>;
 
+/**
+ * The arguments of {@linkcode trainStep} and {@linkcode trainStepAsync}: the model, its variables, the
+ * optimizer, a batch `x` `[batch, B*A]`, its noise `eps` `[T, batch, nZ]` and the options.
+ */
+export type StepArgs = [
+  cfg: DrawConfig,
+  params: DrawParams,
+  adam: Adam,
+  x: tf.Tensor2D,
+  eps: tf.Tensor3D,
+  opts: StepOptions,
+];
+
 /** Ends the core after a failed read, so that its `finally` blocks dispose every tensor, and rethrows. */
 function abort(core: Readback, e: unknown): never {
   core.throw(e); // runs the core's finally blocks, then throws e again
   throw e;
+}
+
+/** `t.dataSync()`, ending the core first when the read fails. */
+function readSync(core: Readback, t: tf.Tensor): Values {
+  try {
+    return t.dataSync();
+  } catch (e) {
+    abort(core, e);
+  }
 }
 
 /**
@@ -113,14 +135,7 @@ function abort(core: Readback, e: unknown): never {
  * resumed with them. {@linkcode trainStep} answers with `dataSync()`, {@linkcode trainStepAsync} with
  * `await data()` (the only read that tfjs-webgpu supports in Deno, which has no canvas).
  */
-function* stepCore(
-  cfg: DrawConfig,
-  params: DrawParams,
-  adam: Adam,
-  x: tf.Tensor2D,
-  eps: tf.Tensor3D,
-  opts: StepOptions,
-): Readback {
+function* stepCore(...[cfg, params, adam, x, eps, opts]: StepArgs): Readback {
   const { value, lossX: lx, lossZ: lz, kl, named, fused } = lossAndGrads(cfg, params, x, eps, opts);
   try {
     // Fused path: the squared norm in one float64-accumulated kernel, clipping folded into Adam's kernel.
@@ -189,29 +204,11 @@ function* stepCore(
   }
 }
 
-/**
- * Runs one Adam step on a batch, reading results back synchronously (wasm, cpu, tensorflow).
- * @param x `[batch, B*A]`, eps `[T, batch, nZ]`
- */
-export function trainStep(
-  cfg: DrawConfig,
-  params: DrawParams,
-  adam: Adam,
-  x: tf.Tensor2D,
-  eps: tf.Tensor3D,
-  opts: StepOptions,
-): StepResult {
-  const core = stepCore(cfg, params, adam, x, eps, opts);
+/** Runs one Adam step on a batch, reading results back synchronously (wasm, cpu, tensorflow). */
+export function trainStep(...args: StepArgs): StepResult {
+  const core = stepCore(...args);
   let next = core.next();
-  while (!next.done) {
-    let values: Values;
-    try {
-      values = next.value.dataSync();
-    } catch (e) {
-      abort(core, e);
-    }
-    next = core.next(values);
-  }
+  while (!next.done) next = core.next(readSync(core, next.value));
   return next.value;
 }
 
@@ -219,24 +216,9 @@ export function trainStep(
  * {@linkcode trainStep} with asynchronous read-back: the same numbers on every backend, and the only form
  * that works on `webgpu` in Deno (its synchronous read needs a canvas).
  */
-export async function trainStepAsync(
-  cfg: DrawConfig,
-  params: DrawParams,
-  adam: Adam,
-  x: tf.Tensor2D,
-  eps: tf.Tensor3D,
-  opts: StepOptions,
-): Promise<StepResult> {
-  const core = stepCore(cfg, params, adam, x, eps, opts);
+export async function trainStepAsync(...args: StepArgs): Promise<StepResult> {
+  const core = stepCore(...args);
   let next = core.next();
-  while (!next.done) {
-    let values: Values;
-    try {
-      values = await next.value.data();
-    } catch (e) {
-      abort(core, e);
-    }
-    next = core.next(values);
-  }
+  while (!next.done) next = core.next(await next.value.data().catch((e) => abort(core, e)));
   return next.value;
 }
