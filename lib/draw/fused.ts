@@ -18,7 +18,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { DrawConfig } from "../config/model.ts";
-import type { DrawLoss } from "./model.ts";
+import type { DrawLoss, drawLoss } from "./model.ts";
 import type { DrawParams } from "./params.ts";
 import {
   bernoulli,
@@ -286,6 +286,18 @@ interface State {
   q: tf.Tensor2D | null;
 }
 
+/** What every glimpse of one pass reads: the model, its variables and their assembled products, the sizes. */
+interface Pass {
+  cfg: DrawConfig;
+  p: DrawParams;
+  w: Weights;
+  d: Dims;
+  /** The images, `[batch, D]`. */
+  x: tf.Tensor2D;
+  /** The whole `[T, batch, nZ]` noise; step t's slice is read in place. */
+  eps: tf.Tensor3D;
+}
+
 const LINEAR = { transposeA: false, transposeB: false, activation: "linear" };
 
 /**
@@ -318,18 +330,9 @@ function lstmForward(gates: tf.Tensor2D, cPrev: tf.Tensor2D | null): tf.Tensor2D
   return [sg, c, sc, lstmHidden(sg, sc)];
 }
 
-/** One glimpse, eqs 3-8. `eps` is the whole `[T, batch, nZ]` tensor; step t's slice is read in place. */
-function glimpse(
-  cfg: DrawConfig,
-  p: DrawParams,
-  w: Weights,
-  d: Dims,
-  x: tf.Tensor2D,
-  eps: tf.Tensor3D,
-  t: number,
-  prev: State,
-  logWeights: boolean,
-): Glimpse {
+/** One glimpse, eqs 3-8. */
+function glimpse(f: Pass, t: number, prev: State, logWeights: boolean): Glimpse {
+  const { cfg, p, w, d, x, eps } = f;
   const s = sigmoid(prev.canvas); //                  eq 3: x-hat = x - s   [batch, D]
   let xenc: tf.Tensor2D, readAux: tf.Tensor2D | undefined;
   if (cfg.attention) {
@@ -393,34 +396,28 @@ function checkBackend(): void {
   registerFusedKernels();
 }
 
-function initialState(cfg: DrawConfig, p: DrawParams, w: Weights, d: Dims): State {
-  const [canvas, hEnc, hDec] = initialStates(p, d);
-  return { canvas, hEnc, hDec, cE: null, cD: null, q: cfg.attention ? mul(hDec, w.Q, w.bQ) : null };
+function initialState(f: Pass): State {
+  const [canvas, hEnc, hDec] = initialStates(f.p, f.d);
+  return { canvas, hEnc, hDec, cE: null, cD: null, q: f.cfg.attention ? mul(hDec, f.w.Q, f.w.bQ) : null };
 }
 
 /**
  * The per-example loss terms of a batch, as {@linkcode drawLoss} (same arguments), computed with the fused
  * kernels and without keeping the recurrence's intermediate tensors. wasm, cpu and webgpu backends.
  */
-export function drawLossFused(
-  cfg: DrawConfig,
-  p: DrawParams,
-  x: tf.Tensor2D,
-  eps: tf.Tensor3D,
-  opts: { logWeights?: boolean } = {},
-): DrawLoss {
+export const drawLossFused: typeof drawLoss = (cfg, p, x, eps, opts = {}) => {
   checkBackend();
   const d = dims(cfg, x.shape[0]);
   const logWeights = opts.logWeights ?? false;
   return tf.tidy(() => {
-    const w = assemble(cfg, p, x, d);
-    let state = initialState(cfg, p, w, d);
+    const f: Pass = { cfg, p, w: assemble(cfg, p, x, d), d, x, eps };
+    let state = initialState(f);
     const kls: tf.Tensor1D[] = [];
     let logRatio: tf.Tensor1D | undefined;
     for (let t = 0; t < cfg.T; t++) {
       const prev = state;
       const out = tf.tidy(() => {
-        const g = glimpse(cfg, p, w, d, x, eps, t, prev, logWeights);
+        const g = glimpse(f, t, prev, logWeights);
         const keep = { canvas: g.canvas, hEnc: g.hEnc, hDec: g.hDec, cE: g.cE, cD: g.cD, q: g.q, kl: g.kl };
         return (g.logRatio
           ? { ...keep, lr: logRatio ? tf.add(logRatio, g.logRatio) : g.logRatio }
@@ -445,7 +442,7 @@ export function drawLossFused(
       logPriorMinusPosterior: logRatio,
     } as unknown as tf.TensorContainerObject;
   }) as unknown as DrawLoss;
-}
+};
 
 /** The loss terms and the gradient of mean(L^x + L^z) (eq 12's batch mean) for every variable. */
 export interface LossAndGrads {
@@ -476,6 +473,12 @@ interface Transposed {
   WPT: Operand;
 }
 
+/** What every backward step reads: the pass, the scale `g` of the seed gradient and the transposed operands. */
+interface BackPass extends Pass {
+  g: number;
+  wt: Transposed;
+}
+
 /** What glimpse t's backward step hands to glimpse t-1's (the gradients flowing back through time). */
 interface Carry {
   /** d canvas_t. */
@@ -504,19 +507,12 @@ interface Backward {
 }
 
 /** The T glimpses of the forward pass, from the initial state. */
-function forwardAll(
-  cfg: DrawConfig,
-  p: DrawParams,
-  w: Weights,
-  d: Dims,
-  x: tf.Tensor2D,
-  eps: tf.Tensor3D,
-): { init: State; steps: Glimpse[]; last: State } {
-  const init = initialState(cfg, p, w, d);
+function forwardAll(f: Pass): { init: State; steps: Glimpse[]; last: State } {
+  const init = initialState(f);
   const steps: Glimpse[] = [];
   let prev = init;
-  for (let t = 0; t < cfg.T; t++) {
-    const s = glimpse(cfg, p, w, d, x, eps, t, prev, false);
+  for (let t = 0; t < f.cfg.T; t++) {
+    const s = glimpse(f, t, prev, false);
     steps.push(s);
     prev = { canvas: s.canvas, hEnc: s.hEnc, hDec: s.hDec, cE: s.cE, cD: s.cD, q: s.q };
   }
@@ -527,18 +523,8 @@ function forwardAll(
  * Backward through glimpse t: the write, the decoder LSTM (eq 7), the posterior (eqs 6, 11), the encoder
  * LSTM (eq 5) and the read (eq 27, or eq 17 without attention). `g` scales the KL's gradient.
  */
-function backwardStep(
-  cfg: DrawConfig,
-  d: Dims,
-  x: tf.Tensor2D,
-  eps: tf.Tensor3D,
-  g: number,
-  wt: Transposed,
-  s: Glimpse,
-  before: Glimpse | null,
-  next: Carry,
-  t: number,
-) {
+function backwardStep(f: BackPass, s: Glimpse, before: Glimpse | null, next: Carry, t: number) {
+  const { cfg, d, x, eps, g, wt } = f;
   const { b, Hd, nZ, R } = d;
   const dq = cfg.attention
     ? fusedWriteBackward(next.dcvs, s.writeAux!, s.q!, next.draw, cfg.writeN, cfg.A, cfg.B) // eqs 29, 21
@@ -578,16 +564,7 @@ function backwardStep(
 }
 
 /** Backward through time from dL/dc_T: the input gradients of each product use the transposed matrices. */
-function backwardAll(
-  cfg: DrawConfig,
-  d: Dims,
-  x: tf.Tensor2D,
-  eps: tf.Tensor3D,
-  g: number,
-  wt: Transposed,
-  steps: Glimpse[],
-  dcT: tf.Tensor2D,
-): Backward {
+function backwardAll(f: BackPass, steps: Glimpse[], dcT: tf.Tensor2D): Backward {
   const bw: Backward = {
     dGE: [],
     dGD: [],
@@ -599,8 +576,8 @@ function backwardAll(
     sharedD: null,
     last: { dcvs: dcT, dXenc: null, dXdec: null, dcE: null, dcD: null, draw: null },
   };
-  for (let t = cfg.T - 1; t >= 0; t--) {
-    const r = backwardStep(cfg, d, x, eps, g, wt, steps[t], t > 0 ? steps[t - 1] : null, bw.last, t);
+  for (let t = f.cfg.T - 1; t >= 0; t--) {
+    const r = backwardStep(f, steps[t], t > 0 ? steps[t - 1] : null, bw.last, t);
     bw.dGE[t] = r.dgE;
     bw.dGD[t] = r.dgD;
     bw.sGE[t] = r.sumE;
@@ -709,17 +686,17 @@ export function drawLossAndGrads(
   const d = dims(cfg, x.shape[0]);
   const g = (opts.gradScale ?? 1) / d.b; //                                  d mean / d per-example loss
   return tf.tidy(() => {
-    const w = assemble(cfg, p, x, d);
-    const { init, steps, last } = forwardAll(cfg, p, w, d, x, eps);
+    const f: Pass = { cfg, p, w: assemble(cfg, p, x, d), d, x, eps };
+    const { init, steps, last } = forwardAll(f);
     const [lossX, dcT] = bernoulli(x, last.canvas, g); //                        eq 9 and dL/dc_T
     const klPerStep = stack(steps.map((s) => tf.reshape(s.kl, [1, d.b]) as tf.Tensor2D), true); // [batch, T]
     const wt: Transposed = {
-      WET: operand(w.WE, true),
-      WQT: operand(w.WQ, true),
+      WET: operand(f.w.WE, true),
+      WQT: operand(f.w.WQ, true),
       WDT: operand(p["dec/W"] as tf.Tensor2D, true),
       WPT: operand(p["post/W"] as tf.Tensor2D, true),
     };
-    const bw = backwardAll(cfg, d, x, eps, g, wt, steps, dcT as tf.Tensor2D);
+    const bw = backwardAll({ ...f, g, wt }, steps, dcT as tf.Tensor2D);
     const { grads, dQ0 } = initialGrads(cfg, d, init, bw, wt.WQT);
     weightGrads(cfg, d, x, init, steps, bw, dQ0, grads);
     return {
