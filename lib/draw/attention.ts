@@ -96,26 +96,6 @@ function transposeLast(x: tf.Tensor3D): tf.Tensor3D {
 }
 
 /**
- * Eq 27 for one image: gamma * Fy . x . Fx^T.
- * @param x images `[batch, B*A]` (row-major B rows of A pixels)
- * @returns glimpse `[batch, N*N]`
- */
-export function readGlimpse(
-  x: tf.Tensor2D,
-  Fx: tf.Tensor3D,
-  Fy: tf.Tensor3D,
-  gamma: tf.Tensor2D,
-): tf.Tensor2D {
-  return tf.tidy(() => {
-    const [batch, N, A] = Fx.shape;
-    const B = Fy.shape[2];
-    const img = tf.reshape(x, [batch, B, A]); //                           [batch, B, A]
-    const glimpse = tf.matMul(tf.matMul(Fy, img), transposeLast(Fx)); //   [batch, N, N]
-    return tf.mul(tf.reshape(glimpse, [batch, N * N]), gamma); //          [batch, N*N]
-  });
-}
-
-/**
  * Eq 27: read(x, x-hat) = [gamma Fy x Fx^T, gamma Fy x-hat Fx^T], both images through the same filters.
  * @returns `[batch, 2*N*N]`
  */
