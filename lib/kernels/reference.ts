@@ -403,21 +403,11 @@ define<PostCtx>("RedrawPosterior", {
     if (a.logWeights) out.push([b]);
     return out;
   },
-  setup([pp, eps, hDec], [xdec, kl, lr], s, a) {
+  setup(ins, [xdec, kl, lr], s, a) {
+    const [pp, eps, hDec] = ins as F32[];
     return {
       rows: s[0][0],
-      ctx: {
-        pp: pp!,
-        eps: eps!,
-        hDec: hDec!,
-        xdec,
-        kl,
-        lr: lr ?? null,
-        nZ: a.nZ,
-        Hd: a.Hd,
-        P: s[0][1],
-        eo: a.epsOffset,
-      },
+      ctx: { pp, eps, hDec, xdec, kl, lr: lr ?? null, nZ: a.nZ, Hd: a.Hd, P: s[0][1], eo: a.epsOffset },
     };
   },
   row(c, n) {
@@ -454,20 +444,11 @@ interface PostBackCtx {
 /** Gradient of `[mu, log sigma]`: from dz (first nZ columns of `dXdec`) and `scale` times the KL. */
 define<PostBackCtx>("RedrawPosteriorBackward", {
   outShapes: (s) => [[s[1][0], s[1][1]]],
-  setup([dXdec, pp, eps], [dpp], s, a) {
+  setup(ins, [dpp], s, a) {
+    const [dXdec, pp, eps] = ins as F32[];
     return {
       rows: s[0][0],
-      ctx: {
-        dXdec: dXdec!,
-        pp: pp!,
-        eps: eps!,
-        dpp,
-        nZ: a.nZ,
-        g: a.scale,
-        wd: s[0][1],
-        P: s[1][1],
-        eo: a.epsOffset,
-      },
+      ctx: { dXdec, pp, eps, dpp, nZ: a.nZ, g: a.scale, wd: s[0][1], P: s[1][1], eo: a.epsOffset },
     };
   },
   row(c, n) {
@@ -648,68 +629,40 @@ function filterbankBackward(
   draw[ro + 4] = dGamma * gamma; //                                                d log gamma
 }
 
-/** out[i, c] = sum_y L[i, y] R[y, c] for L `[n, m]` at lo, R `[m, k]` at ro (float64, row-major). */
-function mmNN(
+/** Which operands of {@linkcode mm} are read transposed. */
+interface Transposed {
+  transL?: boolean;
+  transR?: boolean;
+}
+
+/**
+ * out[i, j] = sum_p L'[i, p] R'[p, j] into out `[n, m]` (float64, row-major), each sum from +0 in ascending p.
+ * L' is L `[n, inner]` at lo, or with transL the transpose of L `[inner, n]`; R' is R `[inner, m]` at ro, or
+ * with transR the transpose of R `[m, inner]`. A zero L' value skips its terms (so a non-finite R value beside
+ * a zero filter weight is ignored, as in the C twin), except with transR: L R^T is a plain dot product.
+ */
+function mm(
   L: Float64Array,
   lo: number,
   R: Float64Array,
   ro: number,
   n: number,
+  inner: number,
   m: number,
-  k: number,
   out: Float64Array,
+  { transL = false, transR = false }: Transposed = {},
 ): void {
+  const li = transL ? 1 : inner, lp = transL ? n : 1; //                         strides of L' over i and p
+  const rp = transR ? 1 : m, rj = transR ? inner : 1; //                         strides of R' over p and j
+  const skipZeros = !transR;
   for (let i = 0; i < n; i++) {
-    const oi = i * k;
-    for (let c = 0; c < k; c++) out[oi + c] = 0;
-    for (let y = 0; y < m; y++) {
-      const f = L[lo + i * m + y];
-      if (f === 0) continue;
-      const ry = ro + y * k;
-      for (let c = 0; c < k; c++) out[oi + c] += f * R[ry + c];
-    }
-  }
-}
-
-/** out[i, j] = sum_c L[i, c] R[j, c] for L `[n, k]` at lo, R `[m, k]` at ro. */
-function mmNT(
-  L: Float64Array,
-  lo: number,
-  R: Float64Array,
-  ro: number,
-  n: number,
-  m: number,
-  k: number,
-  out: Float64Array,
-): void {
-  for (let i = 0; i < n; i++) {
-    const li = lo + i * k;
-    for (let j = 0; j < m; j++) {
-      const rj = ro + j * k;
-      let acc = 0;
-      for (let c = 0; c < k; c++) acc += L[li + c] * R[rj + c];
-      out[i * m + j] = acc;
-    }
-  }
-}
-
-/** out[y, c] = sum_i F[fo + i B + y] M[i, c]: Fy^T M for Fy `[N, B]` at fo, M `[N, A]` (float64). */
-function mmTN(
-  F: Float64Array,
-  fo: number,
-  M: Float64Array,
-  N: number,
-  B: number,
-  A: number,
-  out: Float64Array,
-) {
-  for (let y = 0; y < B; y++) {
-    const oy = y * A;
-    for (let c = 0; c < A; c++) out[oy + c] = 0;
-    for (let i = 0; i < N; i++) {
-      const f = F[fo + i * B + y];
-      if (f === 0) continue;
-      for (let c = 0; c < A; c++) out[oy + c] += f * M[i * A + c];
+    const oi = i * m, l0 = lo + i * li;
+    for (let j = 0; j < m; j++) out[oi + j] = 0;
+    for (let p = 0; p < inner; p++) {
+      const f = L[l0 + p * lp];
+      if (f === 0 && skipZeros) continue;
+      const rr = ro + p * rp;
+      for (let j = 0; j < m; j++) out[oi + j] += f * R[rr + j * rj];
     }
   }
 }
@@ -725,6 +678,7 @@ interface Scratch {
   T: Float64Array;
   W: Float64Array;
   dw: Float64Array;
+  dr: Float64Array;
   acc: Float64Array;
 }
 
@@ -740,8 +694,19 @@ function scratch(h: Head): Scratch {
     T: new Float64Array(B * N),
     W: new Float64Array(N * N),
     dw: new Float64Array(N * N),
+    dr: new Float64Array(N * N),
     acc: new Float64Array(A * B),
   };
+}
+
+/** Image n of x `[batch, A B]` into S.img and x-hat = x - s into S.img2 (float64). */
+function loadImages(x: F32, s: F32, n: number, S: Scratch): void {
+  const { img, img2 } = S, D = img.length;
+  for (let p = 0; p < D; p++) {
+    const v = x[n * D + p];
+    img[p] = v;
+    img2[p] = v - s[n * D + p];
+  }
 }
 
 interface ReadCtx {
@@ -770,41 +735,24 @@ define<ReadCtx>("RedrawRead", {
     s,
     a,
   ) => [[s[0][0], 2 * a.N * a.N + s[3][1] + s[4][1]], [s[0][0], readAuxLength(a.N, a.A, a.B)]],
-  setup([x, s, q, hDec, hEnc], [xenc, aux], sh, a) {
-    const h = head(a.N, a.A, a.B);
+  setup(ins, [xenc, aux], sh, a) {
+    const [x, s, q, hDec, hEnc] = ins as F32[];
+    const h = head(a.N, a.A, a.B), wq = sh[2][1], hd = sh[3][1], he = sh[4][1];
     return {
       rows: sh[0][0],
-      ctx: {
-        h,
-        S: scratch(h),
-        x: x!,
-        s: s!,
-        q: q!,
-        hDec: hDec!,
-        hEnc: hEnc!,
-        xenc,
-        aux,
-        wq: sh[2][1],
-        hd: sh[3][1],
-        he: sh[4][1],
-        rawOffset: a.rawOffset,
-      },
+      ctx: { h, S: scratch(h), x, s, q, hDec, hEnc, xenc, aux, wq, hd, he, rawOffset: a.rawOffset },
     };
   },
   row(c, n) {
     const { h, S, x, s, xenc, aux, hd, he } = c;
     const { N, A, B } = h;
-    const D = A * B, w = 2 * N * N + hd + he, ao = n * (h.aux + 2 * B * N);
+    const w = 2 * N * N + hd + he, ao = n * (h.aux + 2 * B * N);
     const { F, img, img2, T, W } = S;
     const gamma = filterbankRow(h, c.q, n * c.wq + c.rawOffset, aux, ao, F);
-    for (let p = 0; p < D; p++) {
-      const v = x[n * D + p];
-      img[p] = v;
-      img2[p] = v - s[n * D + p];
-    }
+    loadImages(x, s, n, S);
     for (let k = 0; k < 2; k++) {
-      mmNT(k === 0 ? img : img2, 0, F, 0, B, N, A, T); //                         T = img Fx^T   [B, N]
-      mmNN(F, N * A, T, 0, N, B, N, W); //                                         W = Fy T       [N, N]
+      mm(k === 0 ? img : img2, 0, F, 0, B, A, N, T, { transR: true }); //         T = img Fx^T   [B, N]
+      mm(F, N * A, T, 0, N, B, N, W); //                                           W = Fy T       [N, N]
       const out = n * w + k * N * N;
       for (let q2 = 0; q2 < N * N; q2++) xenc[out + q2] = gamma * W[q2];
       const to = ao + h.aux + k * B * N; //                                        keep T for dFy
@@ -828,7 +776,6 @@ interface ReadBackCtx {
   draw: F32;
   wd: number;
   wx: number;
-  dr: Float64Array;
 }
 
 /**
@@ -837,38 +784,21 @@ interface ReadBackCtx {
  */
 define<ReadBackCtx>("RedrawReadBackward", {
   outShapes: (s) => [s[4], [s[4][0], 5]],
-  setup([dXenc, aux, x, s, dcvs, xenc], [dcvsPrev, draw], sh, a) {
-    const h = head(a.N, a.A, a.B);
+  setup(ins, [dcvsPrev, draw], sh, a) {
+    const [dXenc, aux, x, s, dcvs, xenc] = ins as F32[];
+    const h = head(a.N, a.A, a.B), wd = sh[0][1], wx = sh[5][1];
     return {
       rows: sh[4][0],
-      ctx: {
-        h,
-        S: scratch(h),
-        dXenc: dXenc!,
-        aux: aux!,
-        x: x!,
-        s: s!,
-        dcvs: dcvs!,
-        xenc: xenc!,
-        dcvsPrev,
-        draw,
-        wd: sh[0][1],
-        wx: sh[5][1],
-        dr: new Float64Array(a.N * a.N),
-      },
+      ctx: { h, S: scratch(h), dXenc, aux, x, s, dcvs, xenc, dcvsPrev, draw, wd, wx },
     };
   },
   row(c, n) {
-    const { h, S, dXenc, aux, x, s, xenc, dr } = c;
+    const { h, S, dXenc, aux, x, s, xenc } = c;
     const { N, A, B } = h;
     const D = A * B, ao = n * (h.aux + 2 * B * N);
-    const { F, dF, img, img2, U, M, acc } = S;
+    const { F, dF, img, img2, U, M, dr, acc } = S;
     const gamma = loadFilterbank(h, aux, ao, F);
-    for (let p = 0; p < D; p++) {
-      const v = x[n * D + p];
-      img[p] = v;
-      img2[p] = v - s[n * D + p];
-    }
+    loadImages(x, s, n, S);
     dF.fill(0);
     let dGamma = 0;
     for (let k = 0; k < 2; k++) {
@@ -878,7 +808,7 @@ define<ReadBackCtx>("RedrawReadBackward", {
         dr[q2] = gamma * g;
         dGamma += g * xenc[n * c.wx + k * N * N + q2]; //                         r = gamma glimpse
       }
-      mmNN(F, N * A, im, 0, N, B, A, U); //                                       U = Fy img     [N, A]
+      mm(F, N * A, im, 0, N, B, A, U); //                                         U = Fy img     [N, A]
       for (let i = 0; i < N; i++) { //                                            dFx += dr^T U
         for (let j = 0; j < N; j++) {
           const f = dr[i * N + j];
@@ -894,8 +824,8 @@ define<ReadBackCtx>("RedrawReadBackward", {
         }
       }
     }
-    mmNN(dr, 0, F, 0, N, N, A, M); //                                             M = gamma dr_x-hat Fx
-    mmTN(F, N * A, M, N, B, A, acc); //                                           d x-hat = Fy^T M
+    mm(dr, 0, F, 0, N, N, A, M); //                                               M = gamma dr_x-hat Fx
+    mm(F, N * A, M, 0, B, N, A, acc, { transL: true }); //                        d x-hat = Fy^T M
     filterbankBackward(h, aux, ao, F, dF, dGamma / gamma, c.draw, n * 5);
     for (let p = 0; p < D; p++) {
       const sp = s[n * D + p];
@@ -928,8 +858,8 @@ define<WriteCtx>("RedrawWrite", {
     const { F, U, W, acc } = S;
     const gamma = filterbankRow(h, q, n * c.wq + N * N, c.aux, n * h.aux, F);
     for (let q2 = 0; q2 < N * N; q2++) W[q2] = q[n * c.wq + q2];
-    mmNN(W, 0, F, 0, N, N, A, U); //                                               U = w Fx      [N, A]
-    mmTN(F, N * A, U, N, B, A, acc); //                                            V = Fy^T U    [B, A]
+    mm(W, 0, F, 0, N, N, A, U); //                                                 U = w Fx      [N, A]
+    mm(F, N * A, U, 0, B, N, A, acc, { transL: true }); //                         V = Fy^T U    [B, A]
     for (let p = 0; p < D; p++) out[n * D + p] = cvs[n * D + p] + acc[p] / gamma;
   },
 });
@@ -969,9 +899,9 @@ define<WriteBackCtx>("RedrawWriteBackward", {
     const ig = 1 / gamma;
     for (let p = 0; p < D; p++) acc[p] = dcvs[n * D + p] * ig; //                 dV = d canvas / gamma
     for (let q2 = 0; q2 < N * N; q2++) W[q2] = q[o + q2];
-    mmNN(F, N * A, acc, 0, N, B, A, M); //                                         P = Fy dV     [N, A]
-    mmNN(W, 0, F, 0, N, N, A, U); //                                               Wx = w Fx     [N, A]
-    mmNT(M, 0, F, 0, N, N, A, dw); //                                              dw = P Fx^T   [N, N]
+    mm(F, N * A, acc, 0, N, B, A, M); //                                           P = Fy dV     [N, A]
+    mm(W, 0, F, 0, N, N, A, U); //                                                 Wx = w Fx     [N, A]
+    mm(M, 0, F, 0, N, A, N, dw, { transR: true }); //                              dw = P Fx^T   [N, N]
     let wdw = 0;
     for (let q2 = 0; q2 < N * N; q2++) {
       dq[o + q2] = dw[q2];
@@ -984,7 +914,7 @@ define<WriteBackCtx>("RedrawWriteBackward", {
         for (let p = 0; p < A; p++) dF[j * A + p] += f * M[i * A + p];
       }
     }
-    mmNT(U, 0, acc, 0, N, B, A, S.T); //                                         dFy = Wx dV^T [N, B]
+    mm(U, 0, acc, 0, N, A, B, S.T, { transR: true }); //                         dFy = Wx dV^T [N, B]
     for (let q2 = 0; q2 < N * B; q2++) dF[N * A + q2] = S.T[q2];
     filterbankBackward(h, aux, ao, F, dF, -wdw * ig, dq, o + N * N); //            d gamma = -sum w dw / gamma
   },
