@@ -6,14 +6,24 @@ import { normalsInto } from "../../random.ts";
  */
 
 /**
- * Control block layout (Int32 slots): job sequence number, quit flag, function index, argument count, items,
- * chunk size, the claim word, chunks finished, job kind (JOB_WASM: the module's export number FN; otherwise a
- * JS job of {@linkcode jsJob}). Arguments are float64 from byte ARGS_BYTE. The claim word packs
- * the job's sequence number (11 bits), its chunk count and the next chunk (10 bits each): a thread claims a
- * chunk by compare-and-swap only while the word still names the job it read, so a worker that read a job's
- * description while the main thread was already writing the next one never runs a mixed job.
+ * Control block layout, as indices of its Int32 slots: job sequence number, quit flag, function index,
+ * argument count, items, chunk size, the claim word, chunks finished, job kind (JOB_WASM: the module's export
+ * number in slot FN; otherwise a JS job of {@linkcode jsJob}). Arguments are float64 from byte ARGS_BYTE. The
+ * claim word packs the job's sequence number (11 bits), its chunk count and the next chunk (10 bits each): a
+ * thread claims a chunk by compare-and-swap only while the word still names the job it read, so a worker that
+ * read a job's description while the main thread was already writing the next one never runs a mixed job.
  */
-export const SEQ = 0, QUIT = 1, FN = 2, NARGS = 3, ITEMS = 4, CHUNK = 5, CLAIM = 6, FINISHED = 7, KIND = 8;
+export const SLOT = {
+  SEQ: 0,
+  QUIT: 1,
+  FN: 2,
+  NARGS: 3,
+  ITEMS: 4,
+  CHUNK: 5,
+  CLAIM: 6,
+  FINISHED: 7,
+  KIND: 8,
+} as const;
 /** Job kinds: a kernel of the wasm module, or standard normals (args: output byte offset, n, seed, counter). */
 export const JOB_WASM = 0, JOB_NORMAL = 1;
 /** Byte offset of the float64 arguments, and the block's size. */
@@ -26,10 +36,10 @@ export function claimWord(seq: number, chunks: number, next: number): number {
 /** Claims the next chunk of job `seq`: its index, or -1 when none is left or the job is no longer current. */
 export function claim(I: Int32Array, seq: number): number {
   for (;;) {
-    const w = Atomics.load(I, CLAIM);
+    const w = Atomics.load(I, SLOT.CLAIM);
     const next = w & 0x3ff, chunks = (w >> 10) & 0x3ff;
     if (w >>> 20 !== (seq & 0x7ff) || next >= chunks) return -1;
-    if (Atomics.compareExchange(I, CLAIM, w, w + 1) === w) return next;
+    if (Atomics.compareExchange(I, SLOT.CLAIM, w, w + 1) === w) return next;
   }
 }
 

@@ -1,15 +1,15 @@
 import { assertEquals } from "@std/assert";
-import { CLAIM, claim, claimWord } from "./claim.ts";
+import { claim, claimWord, SLOT } from "./claim.ts";
 
 Deno.test("claim() hands out each chunk of the current job exactly once, then -1", () => {
   const I = new Int32Array(new SharedArrayBuffer(64));
-  I[CLAIM] = claimWord(5, 3, 0);
+  I[SLOT.CLAIM] = claimWord(5, 3, 0);
   assertEquals([claim(I, 5), claim(I, 5), claim(I, 5), claim(I, 5)], [0, 1, 2, -1]);
 });
 
 Deno.test("claim() refuses a job that is no longer current, so a late worker never runs a torn job", () => {
   const I = new Int32Array(new SharedArrayBuffer(64));
-  I[CLAIM] = claimWord(6, 4, 0);
+  I[SLOT.CLAIM] = claimWord(6, 4, 0);
   assertEquals(claim(I, 5), -1);
   assertEquals(claim(I, 6), 0);
   // Sequence numbers wrap at 11 bits: job 6 + 2048 is a different word only through its other fields.

@@ -15,23 +15,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { EXPORTS, WASM_BASE64 } from "./module.ts";
 import { decodeBase64 } from "./source.ts";
-import {
-  ARGS_BYTE,
-  CHUNK,
-  CLAIM,
-  claim,
-  claimWord,
-  CTRL_BYTES,
-  FINISHED,
-  FN,
-  ITEMS,
-  JOB_WASM,
-  jsJob,
-  KIND,
-  NARGS,
-  QUIT,
-  SEQ,
-} from "./claim.ts";
+import { ARGS_BYTE, claim, claimWord, CTRL_BYTES, JOB_WASM, jsJob, SLOT } from "./claim.ts";
 
 /** Bytes of stack per module instance (the kernels keep a few small arrays there). */
 const STACK_BYTES = 256 * 1024;
@@ -159,9 +143,9 @@ export function stopWasmEngine(): void {
   if (!engine) return;
   if (engine.workers.length > 0) {
     const I = refresh(engine);
-    Atomics.store(I, QUIT, 1);
-    Atomics.add(I, SEQ, 1);
-    Atomics.notify(I, SEQ);
+    Atomics.store(I, SLOT.QUIT, 1);
+    Atomics.add(I, SLOT.SEQ, 1);
+    Atomics.notify(I, SLOT.SEQ);
   }
   for (const w of engine.workers) w.terminate();
   engine = null;
@@ -217,25 +201,25 @@ function run(
   }
   const I = e.ctrlI32.buffer === e.memory.buffer ? e.ctrlI32 : refresh(e);
   const seq = ++e.seq;
-  I[KIND] = kind;
-  I[FN] = fnIndex;
-  I[NARGS] = args.length;
-  I[ITEMS] = items;
-  I[CHUNK] = chunk;
-  I[FINISHED] = 0;
+  I[SLOT.KIND] = kind;
+  I[SLOT.FN] = fnIndex;
+  I[SLOT.NARGS] = args.length;
+  I[SLOT.ITEMS] = items;
+  I[SLOT.CHUNK] = chunk;
+  I[SLOT.FINISHED] = 0;
   e.ctrlF64.set(args);
-  Atomics.store(I, CLAIM, claimWord(seq, chunks, 0));
-  Atomics.store(I, SEQ, seq);
-  Atomics.notify(I, SEQ);
+  Atomics.store(I, SLOT.CLAIM, claimWord(seq, chunks, 0));
+  Atomics.store(I, SLOT.SEQ, seq);
+  Atomics.notify(I, SLOT.SEQ);
   for (let c = claim(I, seq); c >= 0; c = claim(I, seq)) {
     main(c * chunk, Math.min(items, (c + 1) * chunk));
-    Atomics.add(I, FINISHED, 1);
+    Atomics.add(I, SLOT.FINISHED, 1);
   }
   // Chunks claimed by a worker and not finished yet: wait for them (spin, then sleep until notified).
-  for (let i = 0; Atomics.load(I, FINISHED) < chunks; i++) {
+  for (let i = 0; Atomics.load(I, SLOT.FINISHED) < chunks; i++) {
     if (i > SPIN_ITERATIONS) {
-      const f = Atomics.load(I, FINISHED);
-      if (f < chunks) Atomics.wait(I, FINISHED, f, 1);
+      const f = Atomics.load(I, SLOT.FINISHED);
+      if (f < chunks) Atomics.wait(I, SLOT.FINISHED, f, 1);
     }
   }
 }
@@ -252,4 +236,24 @@ function refresh(e: Engine): Int32Array {
 export function ptr(t: tf.TensorInfo): number {
   // deno-lint-ignore no-explicit-any
   return (tf.backend() as any).dataIdMap.get(t.dataId).memoryOffset as number;
+}
+
+/** What tfjs passes a kernel of the wasm backend: inputs `i0`, `i1`, ..., attributes and the backend. */
+// deno-lint-ignore no-explicit-any
+export interface WasmKernelArgs<A = Record<string, any>> {
+  inputs: tf.NamedTensorInfoMap;
+  attrs: A;
+  backend: AnyBackend;
+}
+
+const registeredKernels = new Set<string>();
+
+/** Registers `kernelFunc` as tfjs kernel `kernelName` of the wasm backend, once (later calls do nothing). */
+export function registerWasmKernel<A>(
+  kernelName: string,
+  kernelFunc: (args: WasmKernelArgs<A>) => tf.TensorInfo | tf.TensorInfo[],
+): void {
+  if (registeredKernels.has(kernelName)) return;
+  registeredKernels.add(kernelName);
+  tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc: kernelFunc as unknown as tf.KernelFunc });
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { ptr, runKernel, wasmEngine } from "./engine.ts";
+import { ptr, registerWasmKernel, runKernel, wasmEngine, type WasmKernelArgs } from "./engine.ts";
 import type { WasmImpl } from "./impl.ts";
 
 /** Largest LSTM size of redraw_lstm_backward's row buffers (LSTM_MAX_H in lstm.c). */
@@ -136,36 +136,23 @@ export const wasmStack: WasmImpl = ({ ins, outs, inShapes, attrs }) => {
 // ---------------------------------------------------------------------------------------------------------
 // The LSTM forward in one kernel (wasm only): sigmoid, cell, sigmoid, hidden in one pass per row.
 
-// deno-lint-ignore no-explicit-any
-type AnyBackend = any;
-let forwardRegistered = false;
-
-function registerLstmForward(): void {
-  if (forwardRegistered) return;
-  forwardRegistered = true;
-  tf.registerKernel({
-    kernelName: "RedrawLstmForward",
-    backendName: "wasm",
-    kernelFunc: ((
-      { inputs, backend }: { inputs: tf.NamedTensorInfoMap; backend: AnyBackend },
-    ) => {
-      const gates = inputs.i0!, cPrev = inputs.i1 ?? null;
-      const [rows, G] = gates.shape, H = G / 4;
-      if (cPrev && (cPrev.shape[0] !== rows || cPrev.shape[1] !== H)) {
-        throw new Error(`RedrawLstmForward: c_prev is [${cPrev.shape}], expected [${rows}, ${H}]`);
-      }
-      // Allocate every output before taking any offset (an allocation may grow the heap).
-      const outs = [[rows, G], [rows, H], [rows, H], [rows, H]].map((s) => backend.makeOutput(s, "float32"));
-      runKernel(
-        "redraw_lstm_forward",
-        [ptr(gates), cPrev ? ptr(cPrev) : 0, ...outs.map((o) => ptr(o)), H],
-        rows,
-        // ~4 sigmoids per gate value: a row is worth ~8 H values of the elementwise kernels.
-        Math.max(1, Math.ceil(1024 / H)),
-      );
-      return outs;
-    }) as unknown as tf.KernelFunc,
-  });
+/** The tfjs kernel RedrawLstmForward: `[sg, c, sc, h]` from inputs gates (i0) and c_prev (i1, absent: 0). */
+function lstmForwardKernel({ inputs, backend }: WasmKernelArgs): tf.TensorInfo[] {
+  const gates = inputs.i0!, cPrev = inputs.i1 ?? null;
+  const [rows, G] = gates.shape, H = G / 4;
+  if (cPrev && (cPrev.shape[0] !== rows || cPrev.shape[1] !== H)) {
+    throw new Error(`RedrawLstmForward: c_prev is [${cPrev.shape}], expected [${rows}, ${H}]`);
+  }
+  // Allocate every output before taking any offset (an allocation may grow the heap).
+  const outs = [[rows, G], [rows, H], [rows, H], [rows, H]].map((s) => backend.makeOutput(s, "float32"));
+  runKernel(
+    "redraw_lstm_forward",
+    [ptr(gates), cPrev ? ptr(cPrev) : 0, ...outs.map((o) => ptr(o)), H],
+    rows,
+    // ~4 sigmoids per gate value: a row is worth ~8 H values of the elementwise kernels.
+    Math.max(1, Math.ceil(1024 / H)),
+  );
+  return outs;
 }
 
 /**
@@ -174,7 +161,7 @@ function registerLstmForward(): void {
  * sc = sigmoid(c), h = o tanh(c). The same bits as sigmoid, lstmCell, sigmoid, lstmHidden on wasm.
  */
 export function lstmForward(gates: tf.Tensor2D, cPrev: tf.Tensor2D | null): tf.Tensor2D[] {
-  registerLstmForward();
+  registerWasmKernel("RedrawLstmForward", lstmForwardKernel);
   if (!wasmEngine()) throw new Error(`lstmForward needs the wasm backend (active: ${tf.getBackend()})`);
   const inputs: Record<string, tf.Tensor> = { i0: gates };
   if (cPrev) inputs.i1 = cPrev;

@@ -10,33 +10,25 @@
 import * as tf from "@tensorflow/tfjs";
 import { normalDraws, type RandomStream } from "../../random.ts";
 import { JOB_NORMAL } from "./claim.ts";
-import { ptr, runJob, wasmEngine } from "./engine.ts";
-
-// deno-lint-ignore no-explicit-any
-type AnyBackend = any;
+import { ptr, registerWasmKernel, runJob, wasmEngine, type WasmKernelArgs } from "./engine.ts";
 
 /** Box-Muller pairs a chunk must hold to be worth a thread's wake-up (~50 ns a pair: ~50 us). */
 const MIN_PAIRS = 1024;
 
-let registered = false;
+/** The tfjs kernel RedrawNormal. Attrs: shape, seed, counter; no inputs. */
+function normalKernel(
+  { attrs, backend }: WasmKernelArgs<{ shape: number[]; seed: number; counter: number }>,
+): tf.TensorInfo {
+  const { shape, seed, counter } = attrs;
+  const n = shape.reduce((a, b) => a * b, 1);
+  const out = backend.makeOutput(shape, "float32");
+  if (n > 0) runJob(JOB_NORMAL, [ptr(out), n, seed, counter], Math.ceil(n / 2), MIN_PAIRS);
+  return out;
+}
 
-/** Registers `RedrawNormal` for the wasm backend (idempotent). Attrs: shape, seed, counter; no inputs. */
+/** Registers `RedrawNormal` for the wasm backend (idempotent). */
 export function registerNormalKernel(): void {
-  if (registered) return;
-  registered = true;
-  tf.registerKernel({
-    kernelName: "RedrawNormal",
-    backendName: "wasm",
-    kernelFunc: ((
-      { attrs, backend }: { attrs: { shape: number[]; seed: number; counter: number }; backend: AnyBackend },
-    ) => {
-      const { shape, seed, counter } = attrs;
-      const n = shape.reduce((a, b) => a * b, 1);
-      const out = backend.makeOutput(shape, "float32");
-      if (n > 0) runJob(JOB_NORMAL, [ptr(out), n, seed, counter], Math.ceil(n / 2), MIN_PAIRS);
-      return out;
-    }) as unknown as tf.KernelFunc,
-  });
+  registerWasmKernel("RedrawNormal", normalKernel);
 }
 
 /**

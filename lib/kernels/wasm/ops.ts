@@ -3,7 +3,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { ptr, runKernel, wasmEngine } from "./engine.ts";
+import { ptr, registerWasmKernel, runKernel, wasmEngine, type WasmKernelArgs } from "./engine.ts";
 
 // deno-lint-ignore no-explicit-any
 type AnyBackend = any;
@@ -88,15 +88,9 @@ export function registerWasmOps(): void {
   if (registered) return;
   registered = true;
   for (const [name, f] of Object.entries(KERNELS)) {
-    tf.registerKernel({
-      kernelName: name,
-      backendName: "wasm",
-      kernelFunc: ((
-        { inputs, attrs, backend }: { inputs: tf.NamedTensorInfoMap; attrs: Attrs; backend: AnyBackend },
-      ) => {
-        const ins = [0, 1, 2, 3].map((i) => inputs[`i${i}`] ?? null) as tf.TensorInfo[];
-        return f(ins, attrs, backend);
-      }) as unknown as tf.KernelFunc,
+    registerWasmKernel(name, ({ inputs, attrs, backend }: WasmKernelArgs<Attrs>) => {
+      const ins = [0, 1, 2, 3].map((i) => inputs[`i${i}`] ?? null) as tf.TensorInfo[];
+      return f(ins, attrs, backend);
     });
   }
 }

@@ -6,20 +6,7 @@
  * the module or JS functions over the shared heap (claim.ts's `jsJob`: this module imports no tfjs).
  * @module
  */
-import {
-  ARGS_BYTE,
-  CHUNK,
-  claim,
-  FINISHED,
-  FN,
-  ITEMS,
-  JOB_WASM,
-  jsJob,
-  KIND,
-  NARGS,
-  QUIT,
-  SEQ,
-} from "./claim.ts";
+import { ARGS_BYTE, claim, JOB_WASM, jsJob, SLOT } from "./claim.ts";
 
 interface Start {
   memory: WebAssembly.Memory;
@@ -37,20 +24,20 @@ self.onmessage = (e: MessageEvent<Start>) => {
   const fns = names.map((n) => instance.exports[n] as (...a: number[]) => void);
   const I = new Int32Array(memory.buffer, ctrl, 128);
   const F = new Float64Array(memory.buffer, ctrl + ARGS_BYTE, 64);
-  let last = Atomics.load(I, SEQ);
+  let last = Atomics.load(I, SLOT.SEQ);
   for (;;) {
-    let seq = Atomics.load(I, SEQ);
-    for (let i = 0; seq === last && i < spin; i++) seq = Atomics.load(I, SEQ);
+    let seq = Atomics.load(I, SLOT.SEQ);
+    for (let i = 0; seq === last && i < spin; i++) seq = Atomics.load(I, SLOT.SEQ);
     while (seq === last) {
-      Atomics.wait(I, SEQ, last);
-      seq = Atomics.load(I, SEQ);
+      Atomics.wait(I, SLOT.SEQ, last);
+      seq = Atomics.load(I, SLOT.SEQ);
     }
     last = seq;
-    if (Atomics.load(I, QUIT)) break;
+    if (Atomics.load(I, SLOT.QUIT)) break;
     // The description may be torn if the main thread has moved on; claim() then refuses every chunk.
-    const items = I[ITEMS], chunk = I[CHUNK], kind = I[KIND], fn = fns[I[FN]];
+    const items = I[SLOT.ITEMS], chunk = I[SLOT.CHUNK], kind = I[SLOT.KIND], fn = fns[I[SLOT.FN]];
     const args: number[] = [];
-    for (let a = 0, n = I[NARGS]; a < n; a++) args.push(F[a]);
+    for (let a = 0, n = I[SLOT.NARGS]; a < n; a++) args.push(F[a]);
     let ran = false;
     if (kind === JOB_WASM) {
       args.push(0, 0);
@@ -59,18 +46,18 @@ self.onmessage = (e: MessageEvent<Start>) => {
         args[lo] = c * chunk;
         args[lo + 1] = Math.min(items, (c + 1) * chunk);
         fn(...args);
-        Atomics.add(I, FINISHED, 1);
+        Atomics.add(I, SLOT.FINISHED, 1);
         ran = true;
       }
     } else {
       // A torn description may name an unknown kind: claim first, so that only a current job runs.
       for (let c = claim(I, seq); c >= 0; c = claim(I, seq)) {
         jsJob(kind, memory.buffer, args, c * chunk, Math.min(items, (c + 1) * chunk));
-        Atomics.add(I, FINISHED, 1);
+        Atomics.add(I, SLOT.FINISHED, 1);
         ran = true;
       }
     }
-    if (ran) Atomics.notify(I, FINISHED);
+    if (ran) Atomics.notify(I, SLOT.FINISHED);
   }
   self.close();
 };
