@@ -350,22 +350,23 @@ static inline v128_t noatt4(v128_t a, v128_t b, v128_t s, v128_t one) {
   return wasm_f32x4_add(b, wasm_f32x4_mul(wasm_f32x4_mul(a, s), wasm_f32x4_sub(one, s)));
 }
 
+/* One row of redraw_noatt_backward: o = b + a s (1 - s) over D values. */
+static inline void noatt_row(const f32* a, const f32* b, const f32* s, f32* o, int D, v128_t one) {
+  int p = 0;
+  for (; p + 4 <= D; p += 4) {
+    wasm_v128_store(o + p, noatt4(wasm_v128_load(a + p), wasm_v128_load(b + p), wasm_v128_load(s + p), one));
+  }
+  if (p < D) {
+    int m = D - p;
+    store_part(o + p, noatt4(load_part(a + p, m), load_part(b + p, m), load_part(s + p, m), one), m);
+  }
+}
+
 EXPORT(redraw_noatt_backward)(const f32* dXenc, int wd, const f32* dcvs, const f32* sv, f32* out, int D, int lo,
                               int hi) {
   const v128_t one = redraw_opaque(splat(1.0f));
   for (int n = lo; n < hi; n++) {
-    const f32* a = dXenc + (i64)n * wd;
-    const f32* b = dcvs + (i64)n * D;
-    const f32* s = sv + (i64)n * D;
-    f32* o = out + (i64)n * D;
-    int p = 0;
-    for (; p + 4 <= D; p += 4) {
-      wasm_v128_store(o + p, noatt4(wasm_v128_load(a + p), wasm_v128_load(b + p), wasm_v128_load(s + p), one));
-    }
-    if (p < D) {
-      int m = D - p;
-      store_part(o + p, noatt4(load_part(a + p, m), load_part(b + p, m), load_part(s + p, m), one), m);
-    }
+    noatt_row(dXenc + (i64)n * wd, dcvs + (i64)n * D, sv + (i64)n * D, out + (i64)n * D, D, one);
   }
 }
 
