@@ -23,6 +23,18 @@ fn offs(i: u32) -> f32 { return f32(i) + ${f32(1 - N / 2 - 0.5)}; }
 `;
 }
 
+/**
+ * Opens the loop over the filters of both axes (x: A pixels, then y: B), each at `row` of F: its axis length
+ * `sz`, and its centre `mu` from the grid centre g (gX or gY), stride `delta` and offset `offs(i)` (eqs 19-20).
+ */
+const FILTER_LOOP = `  var row = 0u;
+  for (var axis = 0u; axis < 2u; axis++) {
+    let sz = select(B, A, axis == 0u);
+    let g = select(gY, gX, axis == 0u);
+    for (var i = 0u; i < N; i++) {
+      let mu = g + offs(i) * delta;
+`;
+
 /** Eqs 21-26 from the raw head at q[ro..ro+5]: fills F, writes the parameters and F to aux[ao..]. */
 function filterbankCode(N: number, A: number, B: number): string {
   const stride = head(N, A, B).stride;
@@ -39,13 +51,7 @@ function filterbankCode(N: number, A: number, B: number): string {
   aux[ao + 4u] = gamma;
   let inv = 1.0 / (2.0 * sigma2);
   let qq = exp(-2.0 * inv);
-  var row = 0u;
-  for (var axis = 0u; axis < 2u; axis++) {
-    let sz = select(B, A, axis == 0u);
-    let g = select(gY, gX, axis == 0u);
-    for (var i = 0u; i < N; i++) {
-      let mu = g + offs(i) * delta;
-      let top = u32(clamp(floor(mu - 1.0 + 0.5), 0.0, f32(sz - 1u)));
+${FILTER_LOOP}      let top = u32(clamp(floor(mu - 1.0 + 0.5), 0.0, f32(sz - 1u)));
       let d0 = f32(top) + 1.0 - mu;
       F[row + top] = 1.0;
       var sum = 1.0;
@@ -95,13 +101,7 @@ fn filterbankBackward(ao: u32, dGamma: f32, ro: u32) {
   var dgY = 0.0;
   var dSigma2 = 0.0;
   var dDelta = 0.0;
-  var row = 0u;
-  for (var axis = 0u; axis < 2u; axis++) {
-    let sz = select(B, A, axis == 0u);
-    let g = select(gY, gX, axis == 0u);
-    for (var i = 0u; i < N; i++) {
-      let mu = g + offs(i) * delta;
-      var dot = 0.0;
+${FILTER_LOOP}      var dot = 0.0;
       for (var a = 0u; a < sz; a++) { dot += F[row + a] * dF[row + a]; }
       var dMu = 0.0;
       var dS = 0.0;
@@ -127,6 +127,24 @@ fn filterbankBackward(ao: u32, dGamma: f32, ro: u32) {
 `;
 }
 
+/**
+ * WGSL of one small product in private memory, in the JS kernel's loop order: for each (i, j) of `loops`
+ * ("i < I, j < J, k < K"), `acc` = the sum over k (ascending, from 0) of `term`, then the statements `store`;
+ * each line indented by `indent` spaces.
+ */
+function product(loops: string, term: string, store: string, indent = 2): string {
+  const [[i, I], [j, J], [k, K]] = loops.split(", ").map((l) => l.split(" < "));
+  return [
+    `for (var ${i} = 0u; ${i} < ${I}; ${i}++) {`,
+    `  for (var ${j} = 0u; ${j} < ${J}; ${j}++) {`,
+    `    var acc = 0.0;`,
+    `    for (var ${k} = 0u; ${k} < ${K}; ${k}++) { acc += ${term}; }`,
+    ...store.split("\n").map((line) => `    ${line}`),
+    `  }`,
+    `}`,
+  ].map((line) => " ".repeat(indent) + line + "\n").join("");
+}
+
 /** x-hat = x - s at pixel `pix` for k = 1, x for k = 0. */
 const IMG = `fn img(k: u32, pix: u32) -> f32 {
   if (k == 1u) { return x[pix] - s[pix]; }
@@ -134,7 +152,8 @@ const IMG = `fn img(k: u32, pix: u32) -> f32 {
 }
 `;
 
-const read: GpuKernel = (backend, [x, s, q, hDec, hEnc], a) => {
+/** RedrawRead (lib/kernels/reference.ts) in WGSL. */
+export const read: GpuKernel = (backend, [x, s, q, hDec, hEnc], a) => {
   const { N, A, B } = a as { N: number; A: number; B: number };
   const b = x!.shape[0], wq = q!.shape[1], hd = hDec!.shape[1], he = hEnc!.shape[1];
   const w = 2 * N * N + hd + he, raux = readAuxLength(N, A, B);
@@ -147,22 +166,19 @@ const read: GpuKernel = (backend, [x, s, q, hDec, hEnc], a) => {
   let ao = n * ${raux}u;
   let gamma = filterbank(n * ${wq}u + ${a.rawOffset}u, ao);
   for (var k = 0u; k < 2u; k++) {
-    for (var y = 0u; y < B; y++) {
-      for (var r = 0u; r < N; r++) {
-        var acc = 0.0;
-        for (var c = 0u; c < A; c++) { acc += img(k, n * D + y * A + c) * F[r * A + c]; }
-        Tt[y * N + r] = acc;
-        aux[ao + HAUX + k * B * N + y * N + r] = acc;
-      }
-    }
-    for (var r = 0u; r < N; r++) {
-      for (var j = 0u; j < N; j++) {
-        var acc = 0.0;
-        for (var y = 0u; y < B; y++) { acc += F[NA + r * B + y] * Tt[y * N + j]; }
-        xenc[n * ${w}u + k * N * N + r * N + j] = gamma * acc;
-      }
-    }
-  }
+` +
+    product(
+      "y < B, r < N, c < A",
+      "img(k, n * D + y * A + c) * F[r * A + c]",
+      "Tt[y * N + r] = acc;\naux[ao + HAUX + k * B * N + y * N + r] = acc;",
+      4,
+    ) +
+    product(
+      "r < N, j < N, y < B",
+      "F[NA + r * B + y] * Tt[y * N + j]",
+      `xenc[n * ${w}u + k * N * N + r * N + j] = gamma * acc;`,
+      4,
+    ) + `  }
   for (var j = 0u; j < ${hd}u; j++) { xenc[n * ${w}u + ${2 * N * N}u + j] = hDec[n * ${hd}u + j]; }
   for (var j = 0u; j < ${he}u; j++) { xenc[n * ${w}u + ${2 * N * N + hd}u + j] = hEnc[n * ${he}u + j]; }
 }
@@ -171,7 +187,8 @@ const read: GpuKernel = (backend, [x, s, q, hDec, hEnc], a) => {
   return outs;
 };
 
-const readBackward: GpuKernel = (backend, [dXenc, aux, x, s, dcvs, xenc], a) => {
+/** RedrawReadBackward (lib/kernels/reference.ts) in WGSL. */
+export const readBackward: GpuKernel = (backend, [dXenc, aux, x, s, dcvs, xenc], a) => {
   const { N, A, B } = a as { N: number; A: number; B: number };
   const b = dcvs!.shape[0], wd = dXenc!.shape[1], wx = xenc!.shape[1], raux = readAuxLength(N, A, B);
   const outs = [newOutput(backend, dcvs!.shape), newOutput(backend, [b, 5])];
@@ -193,21 +210,14 @@ var<private> dr: array<f32, ${N * N}>;
       dr[q2] = gamma * gv;
       dGamma += gv * xenc[n * ${wx}u + k * N * N + q2];
     }
-    for (var r = 0u; r < N; r++) {
-      for (var c = 0u; c < A; c++) {
-        var acc = 0.0;
-        for (var y = 0u; y < B; y++) { acc += F[NA + r * B + y] * img(k, n * D + y * A + c); }
-        U[r * A + c] = acc;
-      }
-    }
-    for (var j = 0u; j < N; j++) {
-      for (var c = 0u; c < A; c++) {
-        var acc = 0.0;
-        for (var r = 0u; r < N; r++) { acc += dr[r * N + j] * U[r * A + c]; }
-        dF[j * A + c] += acc;
-      }
-    }
-    let to = ao + HAUX + k * B * N;
+` +
+    product(
+      "r < N, c < A, y < B",
+      "F[NA + r * B + y] * img(k, n * D + y * A + c)",
+      "U[r * A + c] = acc;",
+      4,
+    ) + product("j < N, c < A, r < N", "dr[r * N + j] * U[r * A + c]", "dF[j * A + c] += acc;", 4) +
+    `    let to = ao + HAUX + k * B * N;
     for (var r = 0u; r < N; r++) {
       for (var y = 0u; y < B; y++) {
         var s2 = 0.0;
@@ -216,14 +226,8 @@ var<private> dr: array<f32, ${N * N}>;
       }
     }
   }
-  for (var r = 0u; r < N; r++) {
-    for (var c = 0u; c < A; c++) {
-      var acc = 0.0;
-      for (var y = 0u; y < N; y++) { acc += dr[r * N + y] * F[y * A + c]; }
-      M[r * A + c] = acc;
-    }
-  }
-  filterbankBackward(ao, dGamma / gamma, n * 5u);
+` + product("r < N, c < A, y < N", "dr[r * N + y] * F[y * A + c]", "M[r * A + c] = acc;") +
+    `  filterbankBackward(ao, dGamma / gamma, n * 5u);
   for (var p = 0u; p < D; p++) {
     let y = p / A;
     let c = p % A;
@@ -238,7 +242,8 @@ var<private> dr: array<f32, ${N * N}>;
   return outs;
 };
 
-const write: GpuKernel = (backend, [cvs, q], a) => {
+/** RedrawWrite (lib/kernels/reference.ts) in WGSL. */
+export const write: GpuKernel = (backend, [cvs, q], a) => {
   const { N, A, B } = a as { N: number; A: number; B: number };
   const b = cvs!.shape[0], wq = q!.shape[1], haux = head(N, A, B).aux;
   const outs = [newOutput(backend, cvs!.shape), newOutput(backend, [b, haux])];
@@ -249,14 +254,8 @@ const write: GpuKernel = (backend, [cvs, q], a) => {
   let n = i;
   let o = n * ${wq}u;
   let gamma = filterbank(o + N * N, n * HAUX);
-  for (var r = 0u; r < N; r++) {
-    for (var c = 0u; c < A; c++) {
-      var acc = 0.0;
-      for (var j = 0u; j < N; j++) { acc += q[o + r * N + j] * F[j * A + c]; }
-      U[r * A + c] = acc;
-    }
-  }
-  for (var p = 0u; p < D; p++) {
+` + product("r < N, c < A, j < N", "q[o + r * N + j] * F[j * A + c]", "U[r * A + c] = acc;") +
+    `  for (var p = 0u; p < D; p++) {
     let y = p / A;
     let c = p % A;
     var acc = 0.0;
@@ -269,7 +268,8 @@ const write: GpuKernel = (backend, [cvs, q], a) => {
   return outs;
 };
 
-const writeBackward: GpuKernel = (backend, [dcvs, aux, q, drawNext], a) => {
+/** RedrawWriteBackward (lib/kernels/reference.ts) in WGSL. */
+export const writeBackward: GpuKernel = (backend, [dcvs, aux, q, drawNext], a) => {
   const { N, A, B } = a as { N: number; A: number; B: number };
   const b = q!.shape[0], wq = q!.shape[1];
   const full = !!(dcvs && aux);
@@ -294,29 +294,17 @@ const writeBackward: GpuKernel = (backend, [dcvs, aux, q, drawNext], a) => {
     }
   }
   var wdw = 0.0;
-  for (var r = 0u; r < N; r++) {
-    for (var j = 0u; j < N; j++) {
-      var acc = 0.0;
-      for (var c = 0u; c < A; c++) { acc += M[r * A + c] * F[j * A + c]; }
-      dq[o + r * N + j] = acc;
-      wdw += q[o + r * N + j] * acc;
-    }
-  }
-  for (var j = 0u; j < N; j++) {
-    for (var c = 0u; c < A; c++) {
-      var acc = 0.0;
-      for (var r = 0u; r < N; r++) { acc += q[o + r * N + j] * M[r * A + c]; }
-      dF[j * A + c] = acc;
-    }
-  }
-  for (var r = 0u; r < N; r++) {
-    for (var y = 0u; y < B; y++) {
-      var acc = 0.0;
-      for (var c = 0u; c < A; c++) { acc += U[r * A + c] * (dcvs[n * D + y * A + c] * ig); }
-      dF[NA + r * B + y] = acc;
-    }
-  }
-  filterbankBackward(ao, -wdw * ig, o + N * N);
+` + product(
+        "r < N, j < N, c < A",
+        "M[r * A + c] * F[j * A + c]",
+        "dq[o + r * N + j] = acc;\nwdw += q[o + r * N + j] * acc;",
+      ) +
+      product("j < N, c < A, r < N", "q[o + r * N + j] * M[r * A + c]", "dF[j * A + c] = acc;") +
+      product(
+        "r < N, y < B, c < A",
+        "U[r * A + c] * (dcvs[n * D + y * A + c] * ig)",
+        "dF[NA + r * B + y] = acc;",
+      ) + `  filterbankBackward(ao, -wdw * ig, o + N * N);
 `
     : "";
   const code = header(["dq"], names) + prelude(N, A, B) +
@@ -337,12 +325,4 @@ ${
 `;
   launch(backend, { code, outs: [out], ins: bound, groups: g.groups });
   return [out];
-};
-
-/** The kernels of this file by tfjs kernel name. */
-export const ATTENTION_KERNELS: Record<string, GpuKernel> = {
-  RedrawRead: read,
-  RedrawReadBackward: readBackward,
-  RedrawWrite: write,
-  RedrawWriteBackward: writeBackward,
 };

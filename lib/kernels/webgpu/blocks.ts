@@ -40,7 +40,8 @@ function blockOpsCode(ops: BlockOp[], k: number, inWidths: number[], inIndex: nu
   return lines.join("\n");
 }
 
-const blocks: GpuKernel = (backend, ins, a) => {
+/** RedrawBlocks (lib/kernels/reference.ts) in WGSL. */
+export const blocks: GpuKernel = (backend, ins, a) => {
   const outShapes = a.outShapes as number[][], ops = a.ops as BlockOp[];
   const present = ins.map((t, i) => (t ? i : -1)).filter((i) => i >= 0);
   const inIndex: number[] = [];
@@ -69,7 +70,8 @@ ${blockOpsCode(ops, k, inWidths, inIndex)}
   return outs;
 };
 
-const sumCols: GpuKernel = (backend, ins, a) => {
+/** RedrawSumCols (lib/kernels/reference.ts) in WGSL. */
+export const sumCols: GpuKernel = (backend, ins, a) => {
   const width = a.width as number, offs = a.offsets as number[], colSum = !!a.colSum;
   const present = ins.map((t, i) => (t ? i : -1)).filter((i) => i >= 0);
   const rows = ins[present[0]]!.shape[0];
@@ -95,7 +97,8 @@ ${add("n", "  ")}
   return [out];
 };
 
-const sumSteps: GpuKernel = (backend, [x], a) => {
+/** RedrawSumSteps (lib/kernels/reference.ts) in WGSL. */
+export const sumSteps: GpuKernel = (backend, [x], a) => {
   const T = a.T as number, rows = x!.shape[0] / T, n = x!.shape[1], sz = rows * n;
   const out = newOutput(backend, [rows, n]);
   const g = grid(sz);
@@ -109,8 +112,11 @@ const sumSteps: GpuKernel = (backend, [x], a) => {
   return [out];
 };
 
-/** Stacks in groups of as many inputs as one dispatch may bind, each group writing its rows in place. */
-const stack: GpuKernel = (backend, ins, a) => {
+/**
+ * RedrawStack (lib/kernels/reference.ts) in WGSL: stacks in groups of as many inputs as one dispatch may
+ * bind, each group writing its rows in place.
+ */
+export const stack: GpuKernel = (backend, ins, a) => {
   const ts = ins as tf.TensorInfo[];
   const n = ts[0].shape[1], transposed = !!a.transposed;
   const total = ts.reduce((acc, t) => acc + t.shape[0], 0);
@@ -142,7 +148,8 @@ const stack: GpuKernel = (backend, ins, a) => {
   return [out];
 };
 
-const noAttentionInput: GpuKernel = (backend, [s, hDec, hEnc]) => {
+/** RedrawNoAttentionInput (lib/kernels/reference.ts) in WGSL. */
+export const noAttentionInput: GpuKernel = (backend, [s, hDec, hEnc]) => {
   const b = s!.shape[0], D = s!.shape[1], hd = hDec!.shape[1], he = hEnc!.shape[1], w = D + hd + he;
   const out = newOutput(backend, [b, w]);
   const g = grid(b * w);
@@ -158,7 +165,8 @@ const noAttentionInput: GpuKernel = (backend, [s, hDec, hEnc]) => {
   return [out];
 };
 
-const noAttentionBackward: GpuKernel = (backend, [dXenc, dcvs, s]) => {
+/** RedrawNoAttentionBackward (lib/kernels/reference.ts) in WGSL. */
+export const noAttentionBackward: GpuKernel = (backend, [dXenc, dcvs, s]) => {
   const b = dcvs!.shape[0], D = dcvs!.shape[1], wd = dXenc!.shape[1];
   const out = newOutput(backend, [b, D]);
   const g = grid(b * D);
@@ -171,16 +179,6 @@ const noAttentionBackward: GpuKernel = (backend, [dXenc, dcvs, s]) => {
 `;
   launch(backend, { code, outs: [out], ins: [dXenc!, dcvs!, s!], groups: g.groups });
   return [out];
-};
-
-/** The kernels of this file by tfjs kernel name. */
-export const BLOCK_KERNELS: Record<string, GpuKernel> = {
-  RedrawBlocks: blocks,
-  RedrawSumCols: sumCols,
-  RedrawSumSteps: sumSteps,
-  RedrawStack: stack,
-  RedrawNoAttentionInput: noAttentionInput,
-  RedrawNoAttentionBackward: noAttentionBackward,
 };
 
 export type { WebgpuBackend };

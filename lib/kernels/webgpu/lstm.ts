@@ -16,8 +16,8 @@ fn sigm(v: f32) -> f32 {
 }
 `;
 
-/** gates `[b, 4H]` (order i, f, o, g) and c_prev (absent: 0) to `[sg, c, sc, h]`. */
-const lstmForward: GpuKernel = (backend, [gates, cPrev]) => {
+/** RedrawLstmForward: gates `[b, 4H]` (order i, f, o, g) and c_prev (absent: 0) to `[sg, c, sc, h]`. */
+export const lstmForward: GpuKernel = (backend, [gates, cPrev]) => {
   const b = gates!.shape[0], H = gates!.shape[1] / 4;
   const outs = [[b, 4 * H], [b, H], [b, H], [b, H]].map((s) => newOutput(backend, s));
   const g = grid(b * H);
@@ -46,7 +46,8 @@ const lstmForward: GpuKernel = (backend, [gates, cPrev]) => {
   return outs;
 };
 
-const lstmCell: GpuKernel = (backend, [sg, cPrev]) => {
+/** RedrawLstmCell (lib/kernels/reference.ts) in WGSL. */
+export const lstmCell: GpuKernel = (backend, [sg, cPrev]) => {
   const b = sg!.shape[0], H = sg!.shape[1] / 4;
   const out = newOutput(backend, [b, H]);
   const g = grid(b * H);
@@ -60,7 +61,8 @@ const lstmCell: GpuKernel = (backend, [sg, cPrev]) => {
   return [out];
 };
 
-const lstmHidden: GpuKernel = (backend, [sg, sc]) => {
+/** RedrawLstmHidden (lib/kernels/reference.ts) in WGSL. */
+export const lstmHidden: GpuKernel = (backend, [sg, sc]) => {
   const b = sg!.shape[0], H = sg!.shape[1] / 4;
   const out = newOutput(backend, [b, H]);
   const g = grid(b * H);
@@ -74,10 +76,11 @@ const lstmHidden: GpuKernel = (backend, [sg, sc]) => {
 };
 
 /**
- * LSTM backward: `[dG, dc_prev, dG summed over the batch]`. One thread per hidden unit walks the batch rows in
- * order, so the bias-gradient sum has a fixed order (no atomics) in the same dispatch.
+ * RedrawLstmBackward (lib/kernels/reference.ts) in WGSL: `[dG, dc_prev, dG summed over the batch]`. One
+ * thread per hidden unit walks the batch rows in order, so the bias-gradient sum has a fixed order (no
+ * atomics) in the same dispatch.
  */
-const lstmBackward: GpuKernel = (backend, ins, a) => {
+export const lstmBackward: GpuKernel = (backend, ins, a) => {
   const [sg, sc, cp, dcn] = ins;
   const srcs = [ins[4], ins[5], ins[6]];
   const offs = a.offsets as number[];
@@ -134,12 +137,4 @@ ${dh.join("\n")}
 `;
   launch(backend, { code, outs, ins: bound, groups: g.groups });
   return outs;
-};
-
-/** The kernels of this file by tfjs kernel name. */
-export const LSTM_KERNELS: Record<string, GpuKernel> = {
-  RedrawLstmForward: lstmForward,
-  RedrawLstmCell: lstmCell,
-  RedrawLstmHidden: lstmHidden,
-  RedrawLstmBackward: lstmBackward,
 };

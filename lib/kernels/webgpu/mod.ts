@@ -5,22 +5,36 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { ATTENTION_KERNELS } from "./attention.ts";
-import { BLOCK_KERNELS } from "./blocks.ts";
+import * as attention from "./attention.ts";
+import * as blocks from "./blocks.ts";
 import { countTfjsDispatches, type GpuKernel, setSubmitBatch, type WebgpuBackend } from "./dispatch.ts";
-import { LSTM_KERNELS } from "./lstm.ts";
-import { OPTIM_KERNELS } from "./optim.ts";
-import { POSTERIOR_KERNELS } from "./posterior.ts";
+import * as lstm from "./lstm.ts";
+import * as optim from "./optim.ts";
+import * as posterior from "./posterior.ts";
 
 export { dispatchCount } from "./dispatch.ts";
 
 /** Every WGSL kernel by tfjs kernel name. */
 export const WEBGPU_KERNELS: Record<string, GpuKernel> = {
-  ...BLOCK_KERNELS,
-  ...LSTM_KERNELS,
-  ...POSTERIOR_KERNELS,
-  ...ATTENTION_KERNELS,
-  ...OPTIM_KERNELS,
+  RedrawBlocks: blocks.blocks,
+  RedrawSumCols: blocks.sumCols,
+  RedrawSumSteps: blocks.sumSteps,
+  RedrawStack: blocks.stack,
+  RedrawNoAttentionInput: blocks.noAttentionInput,
+  RedrawNoAttentionBackward: blocks.noAttentionBackward,
+  RedrawLstmForward: lstm.lstmForward,
+  RedrawLstmCell: lstm.lstmCell,
+  RedrawLstmHidden: lstm.lstmHidden,
+  RedrawLstmBackward: lstm.lstmBackward,
+  RedrawPosterior: posterior.posterior,
+  RedrawPosteriorBackward: posterior.posteriorBackward,
+  RedrawBernoulli: posterior.bernoulli,
+  RedrawRead: attention.read,
+  RedrawReadBackward: attention.readBackward,
+  RedrawWrite: attention.write,
+  RedrawWriteBackward: attention.writeBackward,
+  RedrawSumSquares: optim.sumSquares,
+  RedrawAdam: optim.adam,
 };
 
 /**

@@ -43,7 +43,8 @@ ${loops}
 `;
 }
 
-const sumSquares: GpuKernel = (backend, ins) => {
+/** RedrawSumSquares (lib/kernels/reference.ts) in WGSL. */
+export const sumSquares: GpuKernel = (backend, ins) => {
   const ts = ins.filter((t) => t && size(t.shape) > 0) as tf.TensorInfo[];
   const out = newOutput(backend, [1]);
   const per = maxBindings(backend) - 1;
@@ -72,8 +73,11 @@ const sumSquares: GpuKernel = (backend, ins) => {
   return [out];
 };
 
-/** Adam on `scale * g` (PyTorch's form); one thread per element. */
-const adam: GpuKernel = (backend, [p, m, v, gr], a) => {
+/**
+ * RedrawAdam (lib/kernels/reference.ts) in WGSL: Adam on `scale * g` (PyTorch's form); one thread per
+ * element.
+ */
+export const adam: GpuKernel = (backend, [p, m, v, gr], a) => {
   const n = size(p!.shape);
   const outs = [p!.shape, p!.shape, p!.shape].map((s) => newOutput(backend, s));
   const g = grid(n);
@@ -104,10 +108,4 @@ const adam: GpuKernel = (backend, [p, m, v, gr], a) => {
   ]);
   launch(backend, { code, outs, ins: [p!, m!, v!, gr!], params, groups: g.groups });
   return outs;
-};
-
-/** The kernels of this file by tfjs kernel name. */
-export const OPTIM_KERNELS: Record<string, GpuKernel> = {
-  RedrawSumSquares: sumSquares,
-  RedrawAdam: adam,
 };

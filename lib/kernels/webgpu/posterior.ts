@@ -16,8 +16,11 @@ import {
   uniformWords,
 } from "./dispatch.ts";
 
-/** `[z, h^dec_{t-1}]`, KL and (with logWeights) log p(z) - log q(z|x); one thread per example. */
-const posterior: GpuKernel = (backend, [pp, eps, hDec], a) => {
+/**
+ * RedrawPosterior (lib/kernels/reference.ts) in WGSL: `[z, h^dec_{t-1}]`, KL and (with logWeights)
+ * log p(z) - log q(z|x); one thread per example.
+ */
+export const posterior: GpuKernel = (backend, [pp, eps, hDec], a) => {
   const b = pp!.shape[0], P = pp!.shape[1], nZ = a.nZ as number, Hd = a.Hd as number, w = nZ + Hd;
   const lw = !!a.logWeights;
   const outs = [newOutput(backend, [b, w]), newOutput(backend, [b])];
@@ -50,8 +53,11 @@ const posterior: GpuKernel = (backend, [pp, eps, hDec], a) => {
   return outs;
 };
 
-/** Gradient of `[mu, log sigma, padding]`; one thread per element. */
-const posteriorBackward: GpuKernel = (backend, [dXdec, pp, eps], a) => {
+/**
+ * RedrawPosteriorBackward (lib/kernels/reference.ts) in WGSL: the gradient of `[mu, log sigma, padding]`; one
+ * thread per element.
+ */
+export const posteriorBackward: GpuKernel = (backend, [dXdec, pp, eps], a) => {
   const b = pp!.shape[0], P = pp!.shape[1], nZ = a.nZ as number, wd = dXdec!.shape[1];
   const out = newOutput(backend, [b, P]);
   const g = grid(b * P);
@@ -76,8 +82,11 @@ const posteriorBackward: GpuKernel = (backend, [dXdec, pp, eps], a) => {
   return [out];
 };
 
-/** L^x per example and scale * dL^x/dc; one thread per example. log1p is computed as log(u) corrected. */
-const bernoulli: GpuKernel = (backend, [x, c], a) => {
+/**
+ * RedrawBernoulli (lib/kernels/reference.ts) in WGSL: L^x per example and scale * dL^x/dc; one thread per
+ * example. log1p is computed as log(u) corrected.
+ */
+export const bernoulli: GpuKernel = (backend, [x, c], a) => {
   const b = x!.shape[0], D = x!.shape[1];
   const outs = [newOutput(backend, [b]), newOutput(backend, [b, D])];
   const g = grid(b);
@@ -99,11 +108,4 @@ const bernoulli: GpuKernel = (backend, [x, c], a) => {
 `;
   launch(backend, { code, outs, ins: [x!, c!], params: uniformWords([{ f: a.scale }]), groups: g.groups });
   return outs;
-};
-
-/** The kernels of this file by tfjs kernel name. */
-export const POSTERIOR_KERNELS: Record<string, GpuKernel> = {
-  RedrawPosterior: posterior,
-  RedrawPosteriorBackward: posteriorBackward,
-  RedrawBernoulli: bernoulli,
 };
