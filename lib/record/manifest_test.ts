@@ -308,6 +308,33 @@ Deno.test({
     }),
 });
 
+Deno.test({
+  name: "collectGit() leaves the generated reports out: a rewritten report keeps the checkout clean",
+  ignore: !hasGit,
+  fn: () =>
+    withTempDir(async (dir) => {
+      const repo = `${dir}/repo`;
+      const run = `${dir}/run`;
+      await Deno.mkdir(`${repo}/reports`, { recursive: true });
+      await git(repo, "init", "-q");
+      await Deno.writeTextFile(`${repo}/a.ts`, "export const a = 1;\n");
+      await Deno.writeTextFile(`${repo}/reports/grid.html`, "<p>old</p>\n");
+      await git(repo, "add", "a.ts", "reports/grid.html");
+      await git(repo, "commit", "-q", "-m", "first");
+      await Deno.writeTextFile(`${repo}/reports/grid.html`, "<p>new</p>\n");
+      await Deno.writeTextFile(`${repo}/reports/latent.html`, "<p>new</p>\n");
+      let g = await collectGit(repo, run);
+      assertEquals([g.dirty, g.diffFile], [false, null]);
+      assertEquals(await Deno.readTextFile(`${run}/diff.patch`), "");
+      await Deno.writeTextFile(`${repo}/a.ts`, "export const a = 2;\n");
+      g = await collectGit(repo, run);
+      assertEquals([g.dirty, g.diffFile], [true, "diff.patch"]);
+      const patch = await Deno.readTextFile(`${run}/diff.patch`);
+      assertStringIncludes(patch, "+export const a = 2;");
+      assertEquals(patch.includes("reports/"), false);
+    }),
+});
+
 Deno.test("collectGit() outside a repository records no commit and writes no patch", () =>
   withTempDir(async (dir) => {
     const g = await collectGit(dir, `${dir}/run`);
