@@ -1,16 +1,16 @@
 /**
- * Checks on the full data: the binarized MNIST shipped in data/ (always), and grey-level MNIST in
- * ../shared/data (the folder beside the repository; skipped when it is absent). The unit tests in lib/data
- * cover the same code on the committed fixtures.
+ * Checks on the full data: the binarized MNIST shipped in data/ (always), and grey-level MNIST in the
+ * user's data folder `REDRAW_DATA_DIR` (with its `mnist/` and `binarized_mnist/` subfolders; skipped when it
+ * is not set or lacks them). The unit tests in lib/data cover the same code on the committed fixtures.
  */
 import { assert, assertAlmostEquals, assertEquals } from "@std/assert";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { DATA_FILES, type FetchImpl, loadDataset, shippedDir } from "../lib/data/mod.ts";
 
-const DATA_DIR = fileURLToPath(new URL("../../shared/data/", import.meta.url));
+const DATA_DIR = Deno.env.get("REDRAW_DATA_DIR") ?? "";
 const ignore = !(() => {
+  if (DATA_DIR === "") return false;
   try {
     return Deno.statSync(join(DATA_DIR, "binarized_mnist")).isDirectory &&
       Deno.statSync(join(DATA_DIR, "mnist")).isDirectory;
@@ -55,7 +55,7 @@ Deno.test("the shipped binarized MNIST has 50,000 / 10,000 / 10,000 rows with th
 });
 
 Deno.test({
-  name: "MNIST IDX train from ../shared/data has mean pixel 33.318421 and the published label counts",
+  name: "MNIST IDX train from REDRAW_DATA_DIR has mean pixel 33.318421 and the published label counts",
   ignore,
   async fn() {
     const all = await loadDataset("mnist", "train", { dataDir: DATA_DIR, binarize: "none", validSize: 0 });
@@ -72,7 +72,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "MNIST IDX test from ../shared/data has mean pixel 33.791224 and the published label counts",
+  name: "MNIST IDX test from REDRAW_DATA_DIR has mean pixel 33.791224 and the published label counts",
   ignore,
   async fn() {
     const test = await loadDataset("mnist", "test", { dataDir: DATA_DIR, binarize: "none" });
@@ -85,7 +85,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a download served from ../shared/data verifies against the real pins and loads",
+  name: "a download served from REDRAW_DATA_DIR verifies against the real pins and loads",
   ignore,
   async fn() {
     // Serve the published files as the canonical URLs would: MNIST as .gz, binarized MNIST as raw .amat.
