@@ -8,16 +8,17 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { DATA_FILES, type FetchImpl, loadDataset, shippedDir } from "../lib/data/mod.ts";
 
-const DATA_DIR = Deno.env.get("REDRAW_DATA_DIR") ?? "";
-const ignore = !(() => {
-  if (DATA_DIR === "") return false;
+function isDirectory(path: string): boolean {
   try {
-    return Deno.statSync(join(DATA_DIR, "binarized_mnist")).isDirectory &&
-      Deno.statSync(join(DATA_DIR, "mnist")).isDirectory;
+    return Deno.statSync(path).isDirectory;
   } catch {
     return false;
   }
-})();
+}
+
+const DATA_DIR = Deno.env.get("REDRAW_DATA_DIR") ?? "";
+const ignore = DATA_DIR === "" || !isDirectory(join(DATA_DIR, "binarized_mnist")) ||
+  !isDirectory(join(DATA_DIR, "mnist"));
 
 /** Mean grey level on the 0-255 scale, summing the exact integer levels (float32 x / 255 is inexact). */
 function greyMean(x: Float32Array): number {

@@ -8,6 +8,11 @@
 import { ConfigError, type DrawConfig, MODEL_PRESETS, settingsObject, validateDrawConfig } from "./model.ts";
 import { checkSeed } from "../random.ts";
 
+/** Where run folders go unless `--runs-dir` says otherwise (relative to the working directory). */
+export const DEFAULT_RUNS_DIR = "runs";
+/** Where summaries and reports go unless `--reports-dir` says otherwise; the committed reports live here. */
+export const DEFAULT_REPORTS_DIR = "reports";
+
 /** Backends a user can ask for. */
 export type BackendRequest = "auto" | "tensorflow" | "webgpu" | "wasm" | "cpu";
 

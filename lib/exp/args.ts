@@ -4,7 +4,7 @@
  * @module
  */
 import { parseArgs } from "@std/cli";
-import type { BackendRequest } from "../config/run.ts";
+import { type BackendRequest, DEFAULT_REPORTS_DIR, DEFAULT_RUNS_DIR } from "../config/run.ts";
 import { show, UsageError } from "./errors.ts";
 import { parseShard, type Shard, shardFromEnv } from "./shard.ts";
 import { threadsProblem } from "../kernels/wasm/threads.ts";
@@ -211,8 +211,8 @@ export function parseExpArgs(argv: readonly string[], env: Record<string, string
     seeds: a.seeds === undefined ? undefined : parseSeeds(a.seeds as string),
     only,
     dataDir: a["data-dir"] as string | undefined,
-    runsDir: (a["runs-dir"] as string | undefined) ?? "runs",
-    reportsDir: (a["reports-dir"] as string | undefined) ?? "reports",
+    runsDir: (a["runs-dir"] as string | undefined) ?? DEFAULT_RUNS_DIR,
+    reportsDir: (a["reports-dir"] as string | undefined) ?? DEFAULT_REPORTS_DIR,
     shard,
     dryRun: a["dry-run"] === true,
     force: a.force === true,

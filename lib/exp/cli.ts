@@ -8,7 +8,7 @@
  */
 import { tryAcquireLock } from "../record/lock.ts";
 import type { RenderedReport, RenderReportOptions } from "../report/mod.ts";
-import { type BackendRequest, describeBudget } from "../config/run.ts";
+import { type BackendRequest, DEFAULT_RUNS_DIR, describeBudget } from "../config/run.ts";
 import type { TrainRunner } from "../train/api.ts";
 import { type ExpArgs, parseExpArgs, USAGE } from "./args.ts";
 import { ExperimentError, UsageError } from "./errors.ts";
@@ -81,7 +81,7 @@ export function commandFor(
   for (const [k, v] of Object.entries(run.cell)) parts.push("--only", `${k}=${valueLabel(v)}`);
   if (args.dataDir) parts.push("--data-dir", args.dataDir);
   if (args.backend) parts.push("--backend", args.backend);
-  if (args.runsDir !== "runs") parts.push("--runs-dir", args.runsDir);
+  if (args.runsDir !== DEFAULT_RUNS_DIR) parts.push("--runs-dir", args.runsDir);
   return parts.map(quote).join(" ");
 }
 

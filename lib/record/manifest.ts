@@ -18,6 +18,7 @@ import {
   type RunStatus,
 } from "./types.ts";
 import { validateManifest } from "./validate.ts";
+import { DEFAULT_REPORTS_DIR } from "../config/run.ts";
 
 /** The manifest's file name in a run folder. */
 export const MANIFEST_FILE = "manifest.json";
@@ -102,24 +103,19 @@ async function git(repoRoot: string, args: string[]): Promise<string | null> {
 }
 
 /**
- * Folders of the repository that hold what the tools write, not what they run: a change there cannot move
- * a run's numbers, so it does not make the checkout dirty. Every experiment rewrites its committed report
- * in `reports/`, and without this the next experiment run in the same checkout would be recorded as dirty.
- */
-export const OUTPUT_DIRS: readonly string[] = ["reports"];
-
-/**
  * Records the commit, whether the checkout is dirty, and saves `git diff HEAD --binary` to
  * `<runDir>/diff.patch` (an empty file when clean). Untracked files make the checkout dirty and are listed
- * at the top of the patch as `# untracked: <path>` lines (which `git apply` skips). Changes under
- * {@linkcode OUTPUT_DIRS} are left out of both. Without git, or outside a repository, returns
+ * at the top of the patch as `# untracked: <path>` lines (which `git apply` skips). The reports folder
+ * ({@linkcode DEFAULT_REPORTS_DIR}) is left out of both: every experiment rewrites its committed report
+ * there, a page cannot move a run's numbers, and otherwise the next experiment in the same checkout would
+ * be recorded as dirty. Without git, or outside a repository, returns
  * `{ commit: null, dirty: false, diffFile: null }` and writes no patch.
  */
 export async function collectGit(repoRoot: string, runDir: string): Promise<GitRecord> {
   const head = await git(repoRoot, ["rev-parse", "HEAD"]);
   const commit = head?.trim() ?? "";
   if (!/^([0-9a-f]{40}|[0-9a-f]{64})$/.test(commit)) return { commit: null, dirty: false, diffFile: null };
-  const paths = ["--", ".", ...OUTPUT_DIRS.map((d) => `:(exclude)${d}`)];
+  const paths = ["--", ".", `:(exclude)${DEFAULT_REPORTS_DIR}`];
   const status = (await git(repoRoot, ["status", "--porcelain", ...paths])) ?? "";
   const diff = (await git(repoRoot, ["diff", "HEAD", "--binary", ...paths])) ?? "";
   const untracked = status.split("\n").filter((l) => l.startsWith("?? ")).map((l) =>

@@ -1,3 +1,4 @@
+import { dirname } from "node:path";
 import {
   assert,
   assertEquals,
@@ -16,7 +17,6 @@ import {
   readManifest,
   updateManifest,
 } from "./manifest.ts";
-import { dirname } from "node:path";
 import { RecordError, sha256Hex } from "./io.ts";
 import { validateManifest } from "./validate.ts";
 import { type Manifest, RECORD_FORMAT_VERSION } from "./types.ts";

@@ -10,6 +10,7 @@ import { parseArgs } from "@std/cli";
 import { fmtBytes } from "./escape.ts";
 import { renderExperimentReport, renderIndex } from "./render.ts";
 import { checkPaperTargets, type PaperTargets } from "../config/paper.ts";
+import { DEFAULT_REPORTS_DIR, DEFAULT_RUNS_DIR } from "../config/run.ts";
 
 const USAGE = `Usage: deno task report [NAME ...] [options]
 
@@ -79,7 +80,11 @@ export async function main(args: string[]): Promise<number> {
     string: ["runs-dir", "reports-dir", "experiments-dir"],
     boolean: ["interactive", "help"],
     alias: { h: "help" },
-    default: { "runs-dir": "runs", "reports-dir": "reports", "experiments-dir": "experiments" },
+    default: {
+      "runs-dir": DEFAULT_RUNS_DIR,
+      "reports-dir": DEFAULT_REPORTS_DIR,
+      "experiments-dir": "experiments",
+    },
     unknown: (arg: string) => {
       if (arg.startsWith("-")) {
         unknown.push(arg);
